@@ -1,0 +1,224 @@
+"""`changetrail` command line. Read-only commands (`findings`, `explain`) never start Prefect."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.config import ConfigError, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Continuous SOC 2 change-management evidence (SOC2-CHG-001 / CC8.1).")
+console = Console()
+err = Console(stderr=True)
+
+DEMO_CONFIG = Path("out/demo/changetrail.toml")
+CONFIG_OPTION = typer.Option(None, "--config", "-c", help="changetrail.toml (default: ./changetrail.toml, else the demo's)")
+
+
+def _config_path(path: Optional[Path]) -> Path:
+    if path is not None:
+        return path
+    for candidate in (Path("changetrail.toml"), DEMO_CONFIG):
+        if candidate.exists():
+            return candidate
+    err.print("[red]No changetrail.toml here and no demo yet.[/] Run `make demo`, or pass --config.")
+    raise typer.Exit(2)
+
+
+def _load(path: Optional[Path]):
+    try:
+        return load_config(_config_path(path))
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+def _open_readonly(config):
+    import duckdb
+
+    if not config.warehouse.path.exists():
+        err.print(f"[red]No warehouse at {config.warehouse.path}.[/] Run `changetrail run` first.")
+        raise typer.Exit(2)
+    return duckdb.connect(str(config.warehouse.path), read_only=True)
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("out/demo"), help="where the sample organization and reports go"),
+         seed: int = typer.Option(7, help="random seed: same seed, same organization"),
+         period: str = typer.Option("2026Q3"),
+         scale: float = typer.Option(1.0, help="1.0 = ~3,000 production deployments")):
+    """Generate a sample organization's quarter and run the whole evidence flow on it."""
+    from flows.demo import generate
+
+    started = time.monotonic()
+    console.print(f"Generating the sample organization (seed {seed}) in {out}/sample ...")
+    org = generate(out, seed=seed, period=period, scale=scale)
+    console.print(f"  {org}")
+    result = _run_flow(out / "changetrail.toml", period)
+    console.print(f"\n[bold]Done in {time.monotonic() - started:.0f} s.[/] Reports:")
+    for path in result.reports:
+        console.print(f"  {path}")
+    console.print("\nExplore: `changetrail findings`, `changetrail explain <change id>`")
+
+
+def _run_flow(config_path: Path, period: str, evaluated_at: Optional[datetime] = None):
+    from flows.evidence_run import evidence_run
+
+    try:
+        return evidence_run(period=period, config_path=config_path, evaluated_at=evaluated_at)
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(period: str = typer.Option(..., help="quarter, e.g. 2026Q3"), config: Optional[Path] = CONFIG_OPTION):
+    """Extract every configured source, load, evaluate the controls and render the reports (Prefect flow)."""
+    result = _run_flow(_config_path(config), period)
+    for path in result.reports:
+        console.print(str(path))
+
+
+@app.command()
+def extract(config: Optional[Path] = CONFIG_OPTION,
+            source: Optional[list[str]] = typer.Option(None, help="only these sources")):
+    """Land records from the configured sources and load them into the warehouse (no Prefect)."""
+    from flows import pipeline
+
+    cfg = _load(config)
+    run_id = pipeline.new_run_id()
+    for name in source or pipeline.configured_sources(cfg):
+        with console.status(f"extracting {name} ..."):
+            pipeline.extract_source(cfg, name, run_id)
+        console.print(f"extracted {name}")
+    summary = pipeline.load(cfg)
+    console.print(f"loaded {summary.total_records} records from {summary.manifests} units "
+                  f"({summary.quarantined} quarantined)")
+
+
+@app.command()
+def reconcile(period: str = typer.Option(...), config: Optional[Path] = CONFIG_OPTION):
+    """Evaluate every control for a period over what is loaded (no Prefect)."""
+    from flows import pipeline
+
+    console.print(pipeline.reconcile(_load(config), period))
+
+
+@app.command()
+def report(period: str = typer.Option(...), config: Optional[Path] = CONFIG_OPTION):
+    """Render the quarterly report of the latest evaluation of a period (no Prefect)."""
+    from flows import pipeline
+
+    for path in pipeline.render_reports(_load(config), period):
+        console.print(str(path))
+
+
+@app.command()
+def findings(config: Optional[Path] = CONFIG_OPTION,
+             period: Optional[str] = typer.Option(None, help="default: the latest evaluated period"),
+             control: Optional[list[str]] = typer.Option(None, help="only these control ids"),
+             fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+             all_statuses: bool = typer.Option(False, "--all", help="include pass and not_applicable")):
+    """Control results of the latest evaluation: failures and errors by default."""
+    from warehouse.runner import latest_run_id
+
+    cfg = _load(config)
+    with _open_readonly(cfg) as con:
+        run_id = latest_run_id(con, period)
+        if run_id is None:
+            err.print("[red]No evaluation run yet.[/] Run `changetrail run --period 2026Q3`.")
+            raise typer.Exit(2)
+        rows = con.execute(
+            """select r.control_id, c.title, r.subject_id, r.status, r.reason, r.period
+               from control_results r left join control_catalog c using (control_id)
+               where r.run_id = $run and ($all or r.status in ('fail', 'error'))
+                 and ($controls is null or list_contains($controls, r.control_id))
+               order by r.control_id, r.subject_id""",
+            {"run": run_id, "all": all_statuses, "controls": [c.upper() for c in control] if control else None},
+        ).fetchall()
+    columns = ["control_id", "title", "subject_id", "status", "reason", "period"]
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        print(json.dumps([dict(zip(columns, r)) for r in rows], indent=2, default=str))
+    elif fmt == "table":
+        table = Table(title=f"{len(rows)} findings · evaluation {run_id}", show_lines=False)
+        for name in ("control", "subject", "status", "reason"):
+            table.add_column(name, overflow="fold")
+        for r in rows:
+            table.add_row(r[0], r[2], r[3], r[4] or "")
+        console.print(table)
+    else:
+        err.print(f"[red]--format must be table, csv or json, not {fmt!r}[/]")
+        raise typer.Exit(2)
+
+
+@app.command()
+def explain(change: str = typer.Argument(..., help="change id (repo@deployment), deployment id or commit sha"),
+            config: Optional[Path] = CONFIG_OPTION):
+    """The evidence chain of one change: deployment, commits, PRs, reviews, checks, ticket, approvals, scans, outcome."""
+    from warehouse.explain import explain as explain_change
+
+    cfg = _load(config)
+    with _open_readonly(cfg) as con:
+        try:
+            exp = explain_change(con, change)
+        except LookupError as exc:
+            err.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+    c = exp.change
+    colour = {"compliant": "green", "exception": "yellow", "violation": "red"}[c["outcome"]]
+    console.rule(f"{c['change_id']} · [{colour}]{c['outcome']}[/]")
+    console.print(f"deployed {c['deployed_at']:%Y-%m-%d %H:%M UTC} by {c['deployer_login']}"
+                  f" (person: {c['deployer_person_id'] or 'unresolved'}) · sha {c['sha'][:12]}"
+                  f" · team {c['team']} · category {c['category'] or 'unknown'}"
+                  f"{' · EMERGENCY' if c['is_emergency'] else ''}{' · ROLLBACK' if c['is_rollback'] else ''}"
+                  f"{' · first deployment (baseline)' if c['is_baseline'] else ''}")
+    console.print(f"deployment: {c['deployment_url']}")
+    sections = [("Change set", exp.commits), ("Pull requests", exp.pull_requests), ("Reviews", exp.reviews),
+                ("Checks at the deployed commit", exp.checks), ("Ticket", [exp.ticket] if exp.ticket else []),
+                ("Ticket approvals", exp.approvals), ("Scans of the deployed commit", exp.scans),
+                ("Staging deployments of the same commit", exp.staging), ("Controls", exp.results)]
+    for title, rows in sections:
+        _print_rows(title, rows)
+
+
+def _print_rows(title: str, rows: list[dict]) -> None:
+    if not rows:
+        console.print(f"\n[bold]{title}[/]: none")
+        return
+    table = Table(title=title, title_justify="left", title_style="bold")
+    for name in rows[0]:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*[_cell(v) for v in row.values()])
+    console.print(table)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    if value == "fail" or value == "error":
+        return f"[red]{value}[/]"
+    return str(value)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

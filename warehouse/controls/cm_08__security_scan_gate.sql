@@ -1,0 +1,48 @@
+-- CM-08 security-scan-gate (metadata: cm_08__security_scan_gate.yml)
+with
+changes as (select * from int_changes_in_period),
+scans as (select * from stg_sarif__scans),
+results as (select * from stg_sarif__results),
+params as (select * from eval_params),
+scans_before as (
+    select changes.change_id, scans.scan_file, scans.run_index, scans.tool_name
+    from changes
+    join scans on scans.repo = changes.repo and scans.commit_sha = changes.sha
+              and scans.scanned_at <= changes.deployed_at
+),
+blocking as (
+    select scans_before.change_id, count(*) as count_blocking,
+           list(distinct results.severity || ' ' || results.rule_id order by results.severity || ' ' || results.rule_id) as findings
+    from scans_before
+    cross join params
+    join results on results.scan_file = scans_before.scan_file and results.run_index = scans_before.run_index
+    where not results.is_suppressed and list_contains(params.blocking_severities, results.severity)
+    group by scans_before.change_id
+),
+scanned as (
+    select change_id, count(*) as count_scans, list(distinct tool_name order by tool_name) as tools
+    from scans_before group by change_id
+),
+evaluated as (
+    select
+        changes.change_id as subject_id,
+        case
+            when changes.is_rollback then 'not_applicable'
+            when scanned.change_id is null then 'fail'
+            when blocking.count_blocking > 0 then 'fail'
+            else 'pass'
+        end as status,
+        case
+            when changes.is_rollback then 'rollback to a previously deployed commit (see CM-17)'
+            when scanned.change_id is null then 'no scan of ' || left(changes.sha, 7) || ' before deployment'
+            when blocking.count_blocking > 0 then blocking.count_blocking || ' open critical/high finding(s): '
+                || array_to_string(blocking.findings[1:5], ', ')
+            else scanned.count_scans || ' scan(s) with no open critical/high findings'
+        end as reason,
+        json_object('sha', changes.sha, 'tools', scanned.tools, 'count_scans', scanned.count_scans,
+                    'blocking_findings', blocking.findings) as evidence
+    from changes
+    left join scanned using (change_id)
+    left join blocking using (change_id)
+)
+select * from evaluated

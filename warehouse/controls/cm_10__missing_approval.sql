@@ -1,0 +1,68 @@
+-- CM-10 missing-approval (metadata: cm_10__missing_approval.yml)
+with
+changes as (select * from int_changes_in_period),
+tickets as (select * from int_changes_linked_to_tickets),
+approvals as (select * from int_ticket_approvals_resolved where state = 'approved'),
+timely as (
+    select changes.change_id, approvals.approver_person_id, approvals.approver_roles, approvals.updated_at
+    from changes
+    join tickets using (change_id)
+    join approvals on approvals.change_sys_id = tickets.ticket_sys_id and approvals.updated_at <= changes.deployed_at
+),
+late as (
+    select changes.change_id, count(*) as count_late
+    from changes
+    join tickets using (change_id)
+    join approvals on approvals.change_sys_id = tickets.ticket_sys_id and approvals.updated_at > changes.deployed_at
+    group by changes.change_id
+),
+roles as (
+    -- two different people must hold the two required roles
+    select change_id,
+        list(distinct approver_person_id) filter (where list_contains(approver_roles, 'eng_lead')) as leads,
+        list(distinct approver_person_id) filter (where list_contains(approver_roles, 'qa')) as qas,
+        list(distinct approver_person_id) filter (where list_contains(approver_roles, 'ciso')) as cisos,
+        list(distinct approver_person_id) as approvers
+    from timely group by change_id
+),
+judged as (
+    select
+        changes.change_id, tickets.category, tickets.ticket_number, tickets.ticket_approval, roles.approvers,
+        coalesce(late.count_late, 0) as count_late,
+        case tickets.category
+            when 'Normal' then exists (select 1 from unnest(coalesce(roles.leads, [])) l(a), unnest(coalesce(roles.qas, [])) q(b) where a <> b)
+            when 'Major' then exists (select 1 from unnest(coalesce(roles.leads, [])) l(a), unnest(coalesce(roles.cisos, [])) c(b) where a <> b)
+            when 'Standard' then tickets.ticket_approval = 'approved'
+            else false
+        end as is_satisfied
+    from changes
+    left join tickets using (change_id)
+    left join roles using (change_id)
+    left join late using (change_id)
+),
+evaluated as (
+    select
+        judged.change_id as subject_id,
+        case
+            when changes.is_rollback or judged.ticket_number is null or judged.category = 'Emergency' then 'not_applicable'
+            when judged.is_satisfied then 'pass'
+            else 'fail'
+        end as status,
+        case
+            when changes.is_rollback then 'rollback to a previously deployed commit (see CM-17)'
+            when judged.ticket_number is null then 'no change ticket (see CM-01)'
+            when judged.category = 'Emergency' then 'emergency change: approvals under §5 (see CM-16)'
+            when judged.is_satisfied then judged.category || ' approvals satisfied before deployment'
+            when judged.category = 'Standard' then 'standard change ' || judged.ticket_number || ' is not pre-approved (approval ' || coalesce(judged.ticket_approval, 'empty') || ')'
+            when judged.category = 'unknown' then 'ticket ' || judged.ticket_number || ' has no recognizable category'
+            else judged.category || ' change needs '
+                || case judged.category when 'Normal' then 'Engineering Lead + QA' else 'Engineering Lead + CISO' end
+                || ' approval before deployment; ' || coalesce(len(judged.approvers), 0) || ' timely approver(s)'
+                || case when judged.count_late > 0 then ', ' || judged.count_late || ' approval(s) after deployment' else '' end
+        end as reason,
+        json_object('ticket_number', judged.ticket_number, 'category', judged.category,
+                    'timely_approvers', judged.approvers, 'late_approvals', judged.count_late) as evidence
+    from judged
+    join changes using (change_id)
+)
+select * from evaluated

@@ -1,0 +1,137 @@
+"""The one DuckDB writer: landed extraction units -> raw tables, in one transaction.
+
+Extraction runs in parallel and only writes landing files; this step appends their records to
+`raw.<system>__<stream>`, records each manifest in `raw._manifests` (with the cursors it
+carries) and quarantined input in `raw.quarantine`, all in one transaction (DESIGN rule 5), so
+a crash leaves either everything of a load or nothing. A manifest is loaded at most once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from extractors.registry import ALL_STREAMS, raw_table_name
+
+
+class LoadError(RuntimeError):
+    """A landing file is missing, altered since extraction, or names an unknown stream."""
+
+
+@dataclass
+class LoadSummary:
+    manifests: int = 0
+    records: dict[str, int] = field(default_factory=dict)   # "system/stream" -> rows appended
+    quarantined: int = 0
+    skipped_manifests: int = 0                                # already loaded earlier
+
+    @property
+    def total_records(self) -> int:
+        return sum(self.records.values())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pending_manifests(con: duckdb.DuckDBPyConnection, landing_root: Path) -> list[Path]:
+    """Manifests under the landing root that have not been loaded yet, oldest first."""
+    loaded = {row[0] for row in con.execute("select manifest_path from raw._manifests").fetchall()}
+    found = sorted(landing_root.glob("*/_manifests/*.json"))
+    return [m for m in found if str(m.relative_to(landing_root)) not in loaded]
+
+
+def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSummary:
+    """Append every not-yet-loaded manifest's files to the raw tables, atomically."""
+    landing_root = Path(landing_root)
+    summary = LoadSummary()
+    manifests = pending_manifests(con, landing_root)
+    if not manifests:
+        return summary
+    known = set(ALL_STREAMS)
+    loaded_at = datetime.now(timezone.utc)
+    # Group files by target table so each table gets one bulk read.
+    by_table: dict[str, list[tuple[Path, str]]] = {}
+    rows_manifest, rows_quarantine = [], []
+    for manifest_path in manifests:
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise LoadError(f"{manifest_path}: unreadable manifest: {exc}") from None
+        system, run_id = manifest["system"], manifest["run_id"]
+        count = 0
+        for entry in manifest.get("files", []):
+            stream = entry["stream"]
+            if (system, stream) not in known:
+                raise LoadError(f"{manifest_path}: unknown stream {system}/{stream}")
+            file_path = landing_root / entry["path"]
+            if not file_path.exists():
+                raise LoadError(f"{manifest_path}: landing file {file_path} is missing")
+            actual = _sha256(file_path)
+            if actual != entry["sha256"]:
+                raise LoadError(
+                    f"{file_path}: sha256 {actual} does not match the manifest's {entry['sha256']}"
+                    " (the file changed after extraction)"
+                )
+            if entry.get("records", 0):
+                by_table.setdefault(raw_table_name(system, stream), []).append((file_path, run_id))
+                key = f"{system}/{stream}"
+                summary.records[key] = summary.records.get(key, 0) + int(entry["records"])
+                count += int(entry["records"])
+        for q in manifest.get("quarantined", []):
+            rows_quarantine.append((run_id, system, q.get("stream", "?"), q.get("source"),
+                                    q.get("locator"), q.get("reason", "unparseable"),
+                                    (q.get("raw") or "")[:10_000], loaded_at))
+        rows_manifest.append((
+            str(manifest_path.relative_to(landing_root)), _sha256(manifest_path), system,
+            manifest.get("unit"), run_id, manifest.get("started_at"), manifest.get("finished_at"),
+            manifest.get("base_url"), json.dumps(manifest.get("files", [])), count,
+            len(manifest.get("quarantined", [])), json.dumps(manifest.get("cursors", {})), loaded_at,
+        ))
+        summary.manifests += 1
+    summary.quarantined = len(rows_quarantine)
+
+    con.execute("begin transaction")
+    try:
+        for table, files in by_table.items():
+            _append_files(con, table, files, landing_root)
+        if rows_quarantine:
+            con.executemany("insert into raw.quarantine values (?, ?, ?, ?, ?, ?, ?, ?)", rows_quarantine)
+        con.executemany(
+            "insert into raw._manifests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows_manifest
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return summary
+
+
+def _append_files(con, table: str, files: list[tuple[Path, str]], landing_root: Path) -> None:
+    """One bulk read of the gzip JSON Lines files; payload text hashed as stored."""
+    paths = [str(p) for p, _ in files]
+    run_ids = {str(p): run_id for p, run_id in files}
+    con.execute("create or replace temp table _run_map (filename VARCHAR, run_id VARCHAR)")
+    con.executemany("insert into _run_map values (?, ?)", list(run_ids.items()))
+    root = str(landing_root).rstrip("/") + "/"
+    con.execute(
+        f"""
+        insert into {table}
+        select sha256(src.payload::varchar), m.run_id, replace(src.filename, ?, ''),
+               row_number() over (partition by src.filename), src.extracted_at::timestamptz,
+               src.source_url, src.context, src.payload
+        from read_json(?, format = 'newline_delimited', filename = true,
+                       columns = {{extracted_at: 'VARCHAR', source_url: 'VARCHAR',
+                                   context: 'JSON', payload: 'JSON'}}) as src
+        join _run_map m on m.filename = src.filename
+        """,
+        [root, paths],
+    )

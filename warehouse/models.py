@@ -1,0 +1,75 @@
+"""Build the SQL models: staging views over raw tables, intermediate models over staging.
+
+Each model is one `.sql` file holding a single SELECT; its file name is the relation name.
+Dependencies are read from the names a model mentions, so files can be added without
+registering them anywhere.
+"""
+from __future__ import annotations
+
+import re
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+import duckdb
+
+MODELS_DIR = Path(__file__).parent / "models"
+LAYERS = ("staging", "intermediate")
+_NAME = re.compile(r"\b((?:stg|int)_[a-z0-9_]+)\b")
+
+
+def model_sql(layers: tuple[str, ...] = LAYERS) -> dict[str, str]:
+    """name -> SQL text for every model in the given layers."""
+    found: dict[str, str] = {}
+    for layer in layers:
+        for path in sorted((MODELS_DIR / layer).glob("*.sql")):
+            found[path.stem] = path.read_text(encoding="utf-8")
+    return found
+
+
+def _ordered(models: dict[str, str]) -> list[str]:
+    graph = {
+        name: {dep for dep in _NAME.findall(_strip_comments(sql)) if dep in models and dep != name}
+        for name, sql in models.items()
+    }
+    return list(TopologicalSorter(graph).static_order())
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
+
+
+def build_models(
+    con: duckdb.DuckDBPyConnection,
+    layers: tuple[str, ...] = LAYERS,
+    materialize: tuple[str, ...] = ("intermediate",),
+) -> list[str]:
+    """Create the models of `layers` in dependency order; returns their names.
+
+    Staging models are views (always current with raw). Layers named in `materialize` become
+    tables, rebuilt at each evaluation: controls read them many times, so each is computed once.
+    """
+    models = model_sql(layers)
+    layer_of = {
+        path.stem: layer for layer in layers for path in (MODELS_DIR / layer).glob("*.sql")
+    }
+    built = []
+    for name in _ordered(models):
+        kind = "table" if layer_of[name] in materialize else "view"
+        other = "view" if kind == "table" else "table"
+        existing = con.execute(
+            "select table_type from information_schema.tables where table_schema = 'main' and table_name = ?",
+            [name],
+        ).fetchone()
+        if existing and existing[0] == ("VIEW" if other == "view" else "BASE TABLE"):
+            con.execute(f"drop {other} {name}")
+        try:
+            con.execute(f"create or replace {kind} {name} as {models[name]}")
+        except duckdb.Error as exc:
+            raise RuntimeError(f"model {layer_of[name]}/{name}.sql failed: {exc}") from exc
+        built.append(name)
+    return built
+
+
+def build_views(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every model as a view: for tests and ad-hoc exploration."""
+    return build_models(con, materialize=())

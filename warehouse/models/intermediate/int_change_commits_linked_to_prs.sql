@@ -1,0 +1,32 @@
+-- Which merged PR brought each change-set commit. Survives squash and rebase merges: GitHub's
+-- commit->PR association covers rewritten commits; merge_commit_sha and PR commit lists
+-- cover merge commits and fast-forwards.
+with
+commits as (select * from int_change_commits),
+prs as (select * from stg_github__pull_requests where merged_at is not null),
+association as (select * from stg_github__commit_pulls),
+pr_commits as (select * from stg_github__pr_commits),
+candidates as (
+    select commits.change_id, commits.repo, commits.sha, association.pr_number, 'association' as via
+    from commits join association on association.repo = commits.repo and association.sha = commits.sha
+    union all
+    select commits.change_id, commits.repo, commits.sha, prs.number, 'merge_commit_sha'
+    from commits join prs on prs.repo = commits.repo and prs.merge_commit_sha = commits.sha
+    union all
+    select commits.change_id, commits.repo, commits.sha, pr_commits.pr_number, 'pr_commits'
+    from commits join pr_commits on pr_commits.repo = commits.repo and pr_commits.sha = commits.sha
+),
+merged_only as (
+    select candidates.change_id, candidates.repo, candidates.sha, candidates.pr_number,
+           list(distinct candidates.via order by candidates.via) as linked_via
+    from candidates
+    join prs on prs.repo = candidates.repo and prs.number = candidates.pr_number
+    group by all
+),
+final as (
+    select commits.*, merged_only.pr_number, merged_only.linked_via
+    from commits
+    left join merged_only
+        on merged_only.change_id = commits.change_id and merged_only.sha = commits.sha
+)
+select * from final

@@ -1,0 +1,38 @@
+-- The population: successful production deployments in the evaluated period, with who deployed.
+with
+changes as (select * from int_changes_sequenced),
+params as (select * from eval_params),
+teams as (select * from int_repositories_assigned_to_teams),
+identities as (select * from int_people_identities where system = 'github'),
+in_period as (
+    select changes.* from changes cross join params
+    where changes.deployed_at >= params.period_start and changes.deployed_at < params.period_end
+),
+final as (
+    select
+        in_period.change_id, in_period.repo,
+        split_part(in_period.repo, '/', 2) as service,
+        teams.team,
+        in_period.deployment_id, in_period.deployment_url, in_period.sha, in_period.ref,
+        in_period.task, in_period.environment, in_period.description, in_period.payload,
+        in_period.deployed_at, in_period.previous_sha, in_period.previous_deployment_id,
+        in_period.is_baseline, in_period.is_rollback, in_period.compare_status,
+        in_period.total_commits, in_period.count_commits_listed,
+        in_period.creator_login as deployer_login,
+        deployer.person_id as deployer_person_id,
+        deployer.kind as deployer_kind,
+        json_extract_string(in_period.payload, '$.triggered_by') as trigger_login,
+        trigger.person_id as trigger_person_id,
+        trigger.kind as trigger_kind,
+        -- the human accountable for the deployment: the deployer, or the human behind a bot
+        case
+            when deployer.kind = 'human' then deployer.person_id
+            when deployer.kind = 'service' and trigger.kind = 'human' then trigger.person_id
+        end as accountable_person_id
+    from in_period
+    left join teams on teams.repo = in_period.repo
+    left join identities as deployer on deployer.identifier = lower(in_period.creator_login)
+    left join identities as trigger
+        on trigger.identifier = lower(json_extract_string(in_period.payload, '$.triggered_by'))
+)
+select * from final

@@ -1,0 +1,20 @@
+-- Every deployment with the time of its first `success` status and its environment class.
+with
+deployments as (select * from stg_github__deployments),
+statuses as (select * from stg_github__deployment_statuses),
+params as (select * from eval_params),
+first_success as (
+    select deployment_id, min(created_at) as succeeded_at
+    from statuses where state = 'success' group by deployment_id
+),
+final as (
+    select
+        deployments.*,
+        first_success.succeeded_at,
+        list_contains(params.production_environments, deployments.environment) as is_production,
+        list_contains(params.staging_environments, deployments.environment) as is_staging
+    from deployments
+    cross join params
+    left join first_success on first_success.deployment_id = deployments.deployment_id
+)
+select * from final

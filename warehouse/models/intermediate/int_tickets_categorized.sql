@@ -1,0 +1,16 @@
+-- Change requests with their SOC2-CHG-001 §1 category.
+with
+tickets as (select * from stg_servicenow__change_requests),
+final as (
+    select
+        tickets.*,
+        case
+            when lower(tickets.type) = 'emergency' then 'Emergency'
+            when lower(tickets.type) = 'standard' then 'Standard'
+            when lower(tickets.type) = 'normal' and tickets.risk in ('1', '2') then 'Major'
+            when lower(tickets.type) = 'normal' then 'Normal'
+            else 'unknown'
+        end as category
+    from tickets
+)
+select * from final

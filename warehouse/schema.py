@@ -1,0 +1,73 @@
+"""DuckDB schema: append-only raw tables, run records and result tables.
+
+Raw evidence is never updated or deleted (DESIGN rule 1): tables here are created with
+`create ... if not exists` and only ever appended to. Everything computed lives in views
+(staging) or tables rebuilt per evaluation run (intermediate, results keyed by run_id).
+"""
+from __future__ import annotations
+
+import duckdb
+
+from extractors.registry import ALL_STREAMS, raw_table_name
+
+RAW_COLUMNS = """
+    _record_id    VARCHAR NOT NULL,   -- sha256 of the payload text as stored
+    _run_id       VARCHAR NOT NULL,
+    _landing_file VARCHAR NOT NULL,
+    _line_no      BIGINT  NOT NULL,
+    _extracted_at TIMESTAMPTZ NOT NULL,
+    _source_url   VARCHAR,
+    _context      JSON,
+    _payload      JSON    NOT NULL
+"""
+
+DDL = [
+    "create schema if not exists raw",
+    """create table if not exists raw._manifests (
+        manifest_path VARCHAR NOT NULL, manifest_sha256 VARCHAR NOT NULL, system VARCHAR NOT NULL,
+        unit VARCHAR, run_id VARCHAR NOT NULL, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+        base_url VARCHAR, files JSON, count_records BIGINT, count_quarantined BIGINT,
+        cursors JSON, loaded_at TIMESTAMPTZ NOT NULL)""",
+    """create table if not exists raw.quarantine (
+        _run_id VARCHAR NOT NULL, system VARCHAR NOT NULL, stream VARCHAR NOT NULL,
+        source VARCHAR, locator VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR,
+        _loaded_at TIMESTAMPTZ NOT NULL)""",
+    """create table if not exists control_catalog (
+        control_id VARCHAR PRIMARY KEY, slug VARCHAR, title VARCHAR, clause VARCHAR,
+        severity VARCHAR, subject_type VARCHAR, description VARCHAR)""",
+    """create table if not exists evaluation_runs (
+        run_id VARCHAR PRIMARY KEY, period VARCHAR NOT NULL, started_at TIMESTAMPTZ,
+        finished_at TIMESTAMPTZ, config_hash VARCHAR, count_changes BIGINT, count_results BIGINT)""",
+    """create table if not exists control_results (
+        run_id VARCHAR NOT NULL, period VARCHAR NOT NULL, control_id VARCHAR NOT NULL,
+        subject_type VARCHAR NOT NULL, subject_id VARCHAR NOT NULL, status VARCHAR NOT NULL,
+        reason VARCHAR, evidence JSON, evaluated_at TIMESTAMPTZ NOT NULL)""",
+    """create table if not exists change_outcomes (
+        run_id VARCHAR NOT NULL, period VARCHAR NOT NULL, change_id VARCHAR NOT NULL,
+        repo VARCHAR, service VARCHAR, team VARCHAR, deployment_id BIGINT, deployment_url VARCHAR,
+        sha VARCHAR, deployed_at TIMESTAMPTZ, deployer_login VARCHAR, deployer_person_id VARCHAR,
+        category VARCHAR, ticket_number VARCHAR, ticket_url VARCHAR, is_emergency BOOLEAN,
+        is_rollback BOOLEAN, is_baseline BOOLEAN, outcome VARCHAR NOT NULL,
+        failed_controls VARCHAR[], reasons VARCHAR[])""",
+]
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table the warehouse needs; safe to call on an existing warehouse."""
+    for statement in DDL:
+        con.execute(statement)
+    create_raw_tables(con)
+
+
+def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """One raw table per registered stream, so staging views exist even for unused sources."""
+    con.execute("create schema if not exists raw")
+    for system, stream in ALL_STREAMS:
+        con.execute(f"create table if not exists {raw_table_name(system, stream)} ({RAW_COLUMNS})")
+
+
+def connect(path) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse at `path` with its schema in place."""
+    con = duckdb.connect(str(path))
+    create_schema(con)
+    return con
