@@ -84,8 +84,9 @@ def write_parameters(con: duckdb.DuckDBPyConnection, config: Config, period: Per
         con.executemany("insert into repo_teams values (?, ?)", sorted(config.teams.items()))
     con.execute("create or replace table source_streams (system VARCHAR, stream VARCHAR)")
     configured = {name for name, source in config.sources if source is not None}
-    con.executemany("insert into source_streams values (?, ?)",
-                    [s for s in ALL_STREAMS if s[0] in configured])
+    streams = [s for s in ALL_STREAMS if s[0] in configured]
+    if streams:
+        con.executemany("insert into source_streams values (?, ?)", streams)
 
 
 def write_catalog(con: duckdb.DuckDBPyConnection, controls: list[Control]) -> None:

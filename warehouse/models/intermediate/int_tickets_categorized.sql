@@ -3,7 +3,8 @@ with
 tickets as (select * from stg_servicenow__change_requests),
 final as (
     select
-        tickets.*,
+        tickets.* exclude (category),
+        tickets.category as servicenow_category,
         case
             when lower(tickets.type) = 'emergency' then 'Emergency'
             when lower(tickets.type) = 'standard' then 'Standard'
