@@ -83,7 +83,11 @@ def render_reports(config: Config, period: str, run_id: str | None = None) -> li
     out = report_dir(config, period)
     out.mkdir(parents=True, exist_ok=True)
     with connect(config.warehouse.path) as con:
-        return write_quarterly_report(con, period, config.reports.organization, out, run_id=run_id)
+        github = config.sources.github
+        return write_quarterly_report(
+            con, period, config.reports.organization, out, run_id=run_id,
+            production_environments=github.production_environments if github else ("production",),
+        )
 
 
 @dataclass
