@@ -1,0 +1,206 @@
+"""Landing files and manifests, exactly as extractors/README.md specifies.
+
+One `LandingWriter` per extraction unit. Records go to
+`<landing>/<system>/<stream>/<run_id>/<unit-slug>.jsonl.gz` as envelopes
+`{"extracted_at", "source_url", "context", "payload"}`; the manifest
+`<landing>/<system>/_manifests/<run_id>__<unit-slug>.json` is written LAST (atomically, via a
+temporary file), so a manifest's presence means every file it lists is complete and hashed.
+
+The payload is serialised once, with keys in the order received and non-ASCII text kept as is,
+so the line holds the record as the source sent it. Gzip headers carry no timestamp, so landing
+the same records twice yields the same bytes and the same sha256.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+RAW_LIMIT = 10_000            # quarantined text kept per entry (README: <= 10 kB)
+_FLUSH_BYTES = 1 << 18        # compress in ~256 kB batches: per-line gzip writes are slow
+
+
+def utc_now_iso() -> str:
+    """Current time as ISO 8601 with microseconds and an explicit UTC offset."""
+    return datetime.now(timezone.utc).isoformat()
+
+
+def unit_slug(unit: str) -> str:
+    """'acme/payments' -> 'acme__payments'; anything outside [A-Za-z0-9._-] becomes '_'."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", unit.replace("/", "__")) or "_"
+
+
+def strip_userinfo(url: str) -> str:
+    """A URL without `user:password@` - credentials must never reach landing files."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON that keeps key order and non-ASCII characters as received."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class _StreamFile:
+    stream: str
+    relpath: str
+    path: Path
+    query: str
+    records: int = 0
+    requests: int = 0
+    buffer: list[bytes] = field(default_factory=list)
+    buffered: int = 0
+    handle: gzip.GzipFile | None = None
+
+
+class LandingWriter:
+    """Writes one extraction unit's landing files and, on `finish()`, its manifest."""
+
+    def __init__(
+        self, landing_root: Path, system: str, unit: str, run_id: str, base_url: str | None = None
+    ) -> None:
+        self.root = Path(landing_root)
+        self.system, self.unit, self.run_id = system, unit, run_id
+        self.slug = unit_slug(unit)
+        self.base_url = strip_userinfo(base_url) if base_url else None
+        self.started_at = utc_now_iso()
+        self._files: dict[str, _StreamFile] = {}
+        self.quarantined: list[dict[str, Any]] = []
+        self.cursors: dict[str, Any] = {}
+        self._finished = False
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @property
+    def requests(self) -> int:
+        """Requests (pages, files) made by this unit so far, over all streams."""
+        return sum(entry.requests for entry in self._files.values())
+
+    # -- streams ---------------------------------------------------------------------------------
+
+    def stream(self, stream: str, query: str = "") -> _StreamFile:
+        """Register a stream of this unit (it gets a file and a manifest entry even if empty)."""
+        entry = self._files.get(stream)
+        if entry is None:
+            relpath = f"{self.system}/{stream}/{self.run_id}/{self.slug}.jsonl.gz"
+            entry = _StreamFile(stream, relpath, self.root / relpath, query)
+            entry.path.parent.mkdir(parents=True, exist_ok=True)
+            raw = open(entry.path, "wb")
+            entry.handle = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+            self._files[stream] = entry
+        elif query and not entry.query:
+            entry.query = query
+        return entry
+
+    def count_request(self, stream: str, n: int = 1) -> None:
+        self.stream(stream).requests += n
+
+    def envelope_prefix(self, extracted_at: str, source_url: str | None, context: Mapping[str, Any]) -> str:
+        """The part of an envelope shared by every record of one page and context."""
+        url = dumps(strip_userinfo(source_url)) if source_url else "null"
+        return f'{{"extracted_at":{dumps(extracted_at)},"source_url":{url},"context":{dumps(dict(context))},"payload":'
+
+    def write(self, stream: str, payload: Any, prefix: str) -> None:
+        """Append one record; `prefix` comes from `envelope_prefix` (computed once per page)."""
+        entry = self._files.get(stream) or self.stream(stream)
+        line = (prefix + dumps(payload) + "}\n").encode("utf-8")
+        entry.buffer.append(line)
+        entry.buffered += len(line)
+        entry.records += 1
+        if entry.buffered >= _FLUSH_BYTES:
+            self._flush(entry)
+
+    def write_record(
+        self, stream: str, payload: Any, *, context: Mapping[str, Any],
+        source_url: str | None, extracted_at: str | None = None,
+    ) -> None:
+        """Convenience for file sources: one record with its own envelope."""
+        self.write(stream, payload, self.envelope_prefix(extracted_at or utc_now_iso(), source_url, context))
+
+    def quarantine(self, stream: str, source: str, locator: str, reason: str, raw: Any = "") -> None:
+        """Record input that could not be accepted; it is listed in the manifest, never dropped."""
+        if not isinstance(raw, str):
+            try:
+                raw = dumps(raw)
+            except (TypeError, ValueError):
+                raw = repr(raw)
+        self.stream(stream)
+        self.quarantined.append({
+            "stream": stream, "source": strip_userinfo(source), "locator": locator,
+            "reason": reason, "raw": raw[:RAW_LIMIT],
+        })
+
+    def set_cursor(self, stream: str, value: Any) -> None:
+        if value is not None:
+            self.cursors[stream] = value
+
+    # -- completion ------------------------------------------------------------------------------
+
+    def _flush(self, entry: _StreamFile) -> None:
+        if entry.buffer and entry.handle is not None:
+            entry.handle.write(b"".join(entry.buffer))
+            entry.buffer.clear()
+            entry.buffered = 0
+
+    def _close_files(self) -> None:
+        for entry in self._files.values():
+            if entry.handle is not None:
+                self._flush(entry)
+                fileobj = entry.handle.fileobj
+                entry.handle.close()
+                if fileobj is not None:
+                    fileobj.close()
+                entry.handle = None
+
+    def abort(self) -> None:
+        """Close files without a manifest: the load step ignores a unit that has none."""
+        self._close_files()
+        self._finished = True
+
+    def finish(self) -> Path:
+        """Close and hash every file, then write the manifest (last, atomically)."""
+        if self._finished:
+            raise RuntimeError(f"landing unit {self.system}/{self.unit} already finished")
+        self._close_files()
+        files = []
+        for entry in self._files.values():
+            files.append({
+                "stream": entry.stream, "path": entry.relpath, "sha256": _sha256(entry.path),
+                "records": entry.records, "requests": entry.requests, "query": entry.query,
+            })
+        manifest = {
+            "run_id": self.run_id, "system": self.system, "unit": self.unit,
+            "started_at": self.started_at, "finished_at": utc_now_iso(),
+            "base_url": self.base_url, "files": files,
+            "quarantined": self.quarantined, "cursors": self.cursors,
+        }
+        path = self.root / self.system / "_manifests" / f"{self.run_id}__{self.slug}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+        self._finished = True
+        return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
