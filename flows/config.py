@@ -27,6 +27,7 @@ class GitHubSource(_Strict):
     staging_environments: list[str] = Field(default_factory=lambda: ["staging"])
     per_page: int = 100
     max_retries: int = 5
+    workers: int = Field(0, description="processes extracting repositories in parallel; 0 = one per CPU")
 
 
 class ServiceNowSource(_Strict):

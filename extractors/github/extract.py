@@ -18,6 +18,9 @@ Repository units are independent, so a scheduler can fan them out (`extract_gith
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -69,19 +72,44 @@ def extract_github(
             manifests.append(org_manifest)
             fetch_repository = False
         failures: list[ExtractionError] = []
-        for repo in repos:
-            try:
-                manifests.append(extract_github_repo(
-                    config, repo, landing, run_id, since, client=client, fetch_repository=fetch_repository,
-                ))
-            except ExtractionError as exc:      # one repository down must not cost the other units
-                log.error("%s", exc)
-                failures.append(exc)
+        workers = _worker_count(config, len(repos)) if own else 1
+        if workers > 1:
+            # Repository units are independent: on a multi-core machine each runs in its own
+            # process (JSON parsing is CPU-bound) with its own client.
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                futures = [pool.submit(_extract_repo_unit, config, repo, landing, run_id, since, fetch_repository)
+                           for repo in repos]
+                for future in futures:
+                    try:
+                        manifests.append(future.result())
+                    except ExtractionError as exc:
+                        log.error("%s", exc)
+                        failures.append(exc)
+        else:
+            for repo in repos:
+                try:
+                    manifests.append(extract_github_repo(
+                        config, repo, landing, run_id, since, client=client, fetch_repository=fetch_repository,
+                    ))
+                except ExtractionError as exc:      # one repository down must not cost the other units
+                    log.error("%s", exc)
+                    failures.append(exc)
         raise_collected(failures, len(repos))
         return manifests
     finally:
         if own:
             client.close()
+
+
+def _worker_count(config: GitHubSource, units: int) -> int:
+    wanted = config.workers or len(os.sched_getaffinity(0))
+    return max(1, min(wanted, units))
+
+
+def _extract_repo_unit(config: GitHubSource, repo: str, landing: Path, run_id: str,
+                       since: datetime | None, fetch_repository: bool) -> Path:
+    """One repository unit in a worker process, with a client of its own."""
+    return extract_github_repo(config, repo, landing, run_id, since, fetch_repository=fetch_repository)
 
 
 def extract_github_org(
