@@ -23,6 +23,18 @@ class ExtractionError(RuntimeError):
                 message += f" ({detail})"
         super().__init__(message)
 
+    def __reduce__(self):
+        # Units run in worker processes: the error must cross back whole (pickle would
+        # otherwise call __init__ with the message alone).
+        return (_rebuild, (type(self), self.__dict__.copy(), str(self)))
+
+
+def _rebuild(cls: type, state: dict, message: str) -> ExtractionError:
+    error = cls.__new__(cls)
+    RuntimeError.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class HttpStatusError(ExtractionError):
     """A non-retryable HTTP status (e.g. 401, 404, 422): the resource answered, but not with data."""
