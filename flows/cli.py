@@ -48,7 +48,9 @@ def _open_readonly(config):
     if not config.warehouse.path.exists():
         err.print(f"[red]No warehouse at {config.warehouse.path}.[/] Run `changetrail run` first.")
         raise typer.Exit(2)
-    return duckdb.connect(str(config.warehouse.path), read_only=True)
+    con = duckdb.connect(str(config.warehouse.path), read_only=True)
+    con.execute("set TimeZone = 'UTC'")
+    return con
 
 
 @app.command()
@@ -60,6 +62,7 @@ def demo(out: Path = typer.Option(Path("out/demo"), help="where the sample organ
     from flows.demo import generate
 
     started = time.monotonic()
+    _clear_previous_demo(out)
     console.print(f"Generating the sample organization (seed {seed}) in {out}/sample ...")
     org = generate(out, seed=seed, period=period, scale=scale)
     console.print(f"  {org}")
@@ -68,6 +71,16 @@ def demo(out: Path = typer.Option(Path("out/demo"), help="where the sample organ
     for path in result.reports:
         console.print(f"  {path}")
     console.print("\nExplore: `changetrail findings`, `changetrail explain <change id>`")
+
+
+def _clear_previous_demo(out: Path) -> None:
+    """A regenerated demo starts a fresh warehouse: landing files and results of an earlier
+    demo (perhaps another seed) would otherwise mix with the new organization's."""
+    import shutil
+
+    shutil.rmtree(out / "landing", ignore_errors=True)
+    for name in ("changetrail.duckdb", "changetrail.duckdb.wal"):
+        (out / name).unlink(missing_ok=True)
 
 
 def _run_flow(config_path: Path, period: str, evaluated_at: Optional[datetime] = None):

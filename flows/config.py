@@ -83,7 +83,7 @@ class Policy(_Strict):
 
 class Reports(_Strict):
     organization: str = "Example Corp"
-    out: Path = Path("out")
+    out: Path = Path("reports")
 
 
 class Config(_Strict):

@@ -164,6 +164,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
     evaluated_at = evaluated_at or started
     run_id = f"eval-{parsed.name}-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     controls = load_controls()
+    con.execute("set TimeZone = 'UTC'")  # business-day deadlines compare UTC dates
     write_parameters(con, config, parsed, evaluated_at)
     build_models(con)
     con.execute("begin transaction")

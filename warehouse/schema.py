@@ -69,5 +69,6 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
 def connect(path) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse at `path` with its schema in place."""
     con = duckdb.connect(str(path))
+    con.execute("set TimeZone = 'UTC'")  # dates of timestamps (deadlines) are UTC dates
     create_schema(con)
     return con

@@ -147,6 +147,7 @@ class Org:
     # -- evaluation ---------------------------------------------------------------------------
     def connect(self, config: Config | None = None, evaluated_at: datetime | None = None):
         con = duckdb.connect()
+        con.execute("set TimeZone = 'UTC'")
         con.execute("create schema raw")
         con.execute("create table raw.quarantine (_run_id VARCHAR, system VARCHAR, stream VARCHAR, source VARCHAR,"
                     " locator VARCHAR, reason VARCHAR, raw VARCHAR, _loaded_at TIMESTAMPTZ)")

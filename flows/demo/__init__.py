@@ -1,0 +1,116 @@
+"""The seedable sample organization behind ``changetrail demo``.
+
+``generate()`` builds one quarter of a fictional company (Acme Cloud: 40 services, ~150 people,
+~3,000 production changes at scale 1.0) as the folders the extractors read, injects violations
+of every control at known rates, and writes the ground truth the controls must reproduce:
+``sample/ground_truth/expected_failures.csv`` is computed by an independent Python evaluation of
+the spec (``truth.py``), not copied from what was injected.
+"""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flows.demo.clock import DAY, parse_period
+from flows.demo.report import config_toml, write_ground_truth
+from flows.demo.scenario import Scenario
+from flows.demo.truth import Evaluator
+from flows.demo.writer import Files, write_sample
+
+__all__ = ["DemoOrg", "generate"]
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    out_dir: Path
+    config_path: Path               # out_dir/changetrail.toml
+    sample_dir: Path                # out_dir/sample: the folders the sources read
+    ground_truth_dir: Path          # out_dir/sample/ground_truth
+    seed: int
+    period: str
+    scale: float
+    count_repositories: int
+    count_people: int               # humans
+    count_changes: int              # production changes in the period
+    count_deployments: int          # every deployment, all environments and outcomes
+    count_pull_requests: int
+    count_expected_failures: int
+    count_files: int
+    count_bytes: int
+    seconds: float
+    failures_by_control: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return (f"{self.count_changes:,} production changes in {self.count_repositories} repositories by "
+                f"{self.count_people} people ({self.period}, seed {self.seed}, scale {self.scale}); "
+                f"{self.count_expected_failures:,} expected failures; {self.count_files:,} files "
+                f"({self.count_bytes / 1e6:,.0f} MB) in {self.seconds:.1f} s")
+
+
+def generate(out_dir: Path, seed: int = 7, period: str = "2026Q3", scale: float = 1.0) -> DemoOrg:
+    """Write the sample organization under ``out_dir`` (its ``sample/`` folder is replaced)."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    quarter = parse_period(period)
+    sample = out_dir / "sample"
+    with ThreadPoolExecutor(1) as cleaner:      # an earlier sample goes while the model is built
+        stale = _set_aside(sample)
+        removal = cleaner.submit(_remove, stale) if stale else None
+        org, plans = Scenario(seed, quarter, scale).run()
+        evaluator = Evaluator(org, quarter)
+        changes = evaluator.evaluate()
+        ev03 = evaluator.quarantine_results(_registered_streams())
+        with Files(sample) as files:
+            write_sample(files, org, user_created=quarter.start - 400 * DAY)
+            summary = write_ground_truth(files, changes, ev03, plans, org, quarter,
+                                         {"seed": seed, "scale": scale, "generator": "flows.demo"})
+        if removal:
+            removal.result()
+    config = out_dir / "changetrail.toml"
+    config.write_text(config_toml(org), encoding="utf-8")
+    return DemoOrg(
+        out_dir=out_dir, config_path=config, sample_dir=sample, ground_truth_dir=sample / "ground_truth",
+        seed=seed, period=period, scale=scale, count_repositories=len(org.repos),
+        count_people=summary["counts"]["people_human"], count_changes=len(changes),
+        count_deployments=len(org.deployments), count_pull_requests=len(org.pulls),
+        count_expected_failures=summary["counts"]["expected_failures"], count_files=files.count + 1,
+        count_bytes=files.bytes, seconds=round(time.perf_counter() - started, 2),
+        failures_by_control={k: v["fail"] for k, v in summary["controls"].items()},
+    )
+
+
+def _registered_streams() -> list[str]:
+    """Every 'system/stream' the extractors land (EV-03's subjects); empty without them."""
+    try:
+        from extractors.registry import ALL_STREAMS
+    except ImportError:
+        return []
+    return [f"{system}/{stream}" for system, stream in ALL_STREAMS]
+
+
+def _set_aside(sample: Path) -> list[Path]:
+    """Move an earlier sample out of the way so no stale file survives (plus any left behind
+    by an interrupted run); the caller removes them."""
+    leftovers = sorted(sample.parent.glob(f".{sample.name}.stale-*")) if sample.parent.exists() else []
+    if sample.exists():
+        stale = sample.with_name(f".{sample.name}.stale-{os.getpid()}-{time.time_ns()}")
+        sample.rename(stale)
+        leftovers.append(stale)
+    return leftovers
+
+
+def _remove(stale: list[Path]) -> None:
+    """rmtree, with the unlinks and rmdirs of each depth spread over threads (metadata latency)."""
+    levels: dict[int, list[str]] = {}
+    files: list[str] = []
+    for root in stale:
+        for folder, _, names in os.walk(root):
+            levels.setdefault(folder.count(os.sep), []).append(folder)
+            files += [os.path.join(folder, n) for n in names]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(os.unlink, files, chunksize=64))
+        for depth in sorted(levels, reverse=True):
+            list(pool.map(os.rmdir, levels[depth], chunksize=16))
