@@ -167,8 +167,10 @@ def findings(config: Optional[Path] = CONFIG_OPTION,
         print(json.dumps([dict(zip(columns, r)) for r in rows], indent=2, default=str))
     elif fmt == "table":
         table = Table(title=f"{len(rows)} findings · evaluation {run_id}", show_lines=False)
-        for name in ("control", "subject", "status", "reason"):
-            table.add_column(name, overflow="fold")
+        table.add_column("control", no_wrap=True)
+        table.add_column("subject", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("reason", overflow="fold")
         for r in rows:
             table.add_row(r[0], r[2], r[3], r[4] or "")
         console.print(table)
