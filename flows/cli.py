@@ -24,6 +24,27 @@ DEMO_CONFIG = Path("out/demo/changetrail.toml")
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="changetrail.toml (default: ./changetrail.toml, else the demo's)")
 
 
+def _fail_cleanly(fn):
+    """Source and load errors already name the system, endpoint or file and the record:
+    print that sentence, not a traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from extractors.core.errors import ExtractionError
+        from warehouse.load import LoadError
+
+        try:
+            return fn(*args, **kwargs)
+        except (ExtractionError, LoadError) as exc:
+            err.print(f"[red]{exc}[/]")
+            for note in getattr(exc, "__notes__", []):
+                err.print(note)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
 def _config_path(path: Optional[Path]) -> Path:
     if path is not None:
         return path
@@ -54,6 +75,7 @@ def _open_readonly(config):
 
 
 @app.command()
+@_fail_cleanly
 def demo(out: Path = typer.Option(Path("out/demo"), help="where the sample organization and reports go"),
          seed: int = typer.Option(7, help="random seed: same seed, same organization"),
          period: str = typer.Option("2026Q3"),
@@ -94,6 +116,7 @@ def _run_flow(config_path: Path, period: str, evaluated_at: Optional[datetime] =
 
 
 @app.command()
+@_fail_cleanly
 def run(period: str = typer.Option(..., help="quarter, e.g. 2026Q3"), config: Optional[Path] = CONFIG_OPTION):
     """Extract every configured source, load, evaluate the controls and render the reports (Prefect flow)."""
     result = _run_flow(_config_path(config), period)
@@ -102,6 +125,7 @@ def run(period: str = typer.Option(..., help="quarter, e.g. 2026Q3"), config: Op
 
 
 @app.command()
+@_fail_cleanly
 def extract(config: Optional[Path] = CONFIG_OPTION,
             source: Optional[list[str]] = typer.Option(None, help="only these sources")):
     """Land records from the configured sources and load them into the warehouse (no Prefect)."""
