@@ -17,13 +17,13 @@ LAYERS = ("staging", "intermediate")
 _NAME = re.compile(r"\b((?:stg|int)_[a-z0-9_]+)\b")
 
 
-def model_sql(layers: tuple[str, ...] = LAYERS) -> dict[str, str]:
-    """name -> SQL text for every model in the given layers."""
-    found: dict[str, str] = {}
-    for layer in layers:
-        for path in sorted((MODELS_DIR / layer).glob("*.sql")):
-            found[path.stem] = path.read_text(encoding="utf-8")
-    return found
+def model_files(layers: tuple[str, ...] = LAYERS) -> dict[str, tuple[str, str]]:
+    """name -> (layer, SQL text) for every model in the given layers."""
+    return {
+        path.stem: (layer, path.read_text(encoding="utf-8"))
+        for layer in layers
+        for path in sorted((MODELS_DIR / layer).glob("*.sql"))
+    }
 
 
 def _ordered(models: dict[str, str]) -> list[str]:
@@ -48,20 +48,19 @@ def build_models(
     Staging models are views (always current with raw). Layers named in `materialize` become
     tables, rebuilt at each evaluation: controls read them many times, so each is computed once.
     """
-    models = model_sql(layers)
-    layer_of = {
-        path.stem: layer for layer in layers for path in (MODELS_DIR / layer).glob("*.sql")
-    }
+    files = model_files(layers)
+    models = {name: sql for name, (_, sql) in files.items()}
+    layer_of = {name: layer for name, (layer, _) in files.items()}
     built = []
     for name in _ordered(models):
         kind = "table" if layer_of[name] in materialize else "view"
-        other = "view" if kind == "table" else "table"
         existing = con.execute(
             "select table_type from information_schema.tables where table_schema = 'main' and table_name = ?",
             [name],
         ).fetchone()
-        if existing and existing[0] == ("VIEW" if other == "view" else "BASE TABLE"):
-            con.execute(f"drop {other} {name}")
+        existing_kind = {"VIEW": "view", "BASE TABLE": "table"}.get(existing[0]) if existing else None
+        if existing_kind and existing_kind != kind:
+            con.execute(f"drop {existing_kind} {name}")
         try:
             con.execute(f"create or replace {kind} {name} as {models[name]}")
         except duckdb.Error as exc:
