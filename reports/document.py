@@ -4,11 +4,11 @@ Templates never format or decide; the labels they print are made here.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-_PERIOD_RE = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
+from warehouse.periods import Period, parse_period as _parse_period
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -16,36 +16,12 @@ class ReportError(ValueError):
     """The report cannot be produced as asked (unknown period, no evaluation run, ...)."""
 
 
-@dataclass(frozen=True)
-class Period:
-    """A calendar quarter, `[start, end)` in UTC, as the warehouse defines periods."""
-
-    key: str          # "2026Q3", the value stored in the result tables' `period` column
-    year: int
-    quarter: int
-    start: date       # first day, inclusive
-    end: date         # first day of the next quarter, exclusive
-    last_day: date
-
-    @property
-    def label(self) -> str:
-        """"2026 Q3 · 1 Jul – 30 Sep 2026"."""
-        return f"{self.short_label} · {fmt_day(self.start, year=False)} – {fmt_day(self.last_day)}"
-
-    @property
-    def short_label(self) -> str:
-        return f"{self.year} Q{self.quarter}"
-
-
 def parse_period(text: str) -> Period:
-    match = _PERIOD_RE.match(text or "")
-    if not match:
-        raise ReportError(f"period {text!r} is not a calendar quarter such as '2026Q3'")
-    year, quarter = int(match[1]), int(match[2])
-    start = date(year, 3 * quarter - 2, 1)
-    end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
-    last_day = date.fromordinal(end.toordinal() - 1)
-    return Period(f"{year}Q{quarter}", year, quarter, start, end, last_day)
+    """The warehouse's period (one definition of a quarter), with a report-level error."""
+    try:
+        return _parse_period(text or "")
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,8 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -
     return [dict(zip(names, values)) for values in cursor.fetchall()]
 
 
-def _bounds(period: Period) -> list[str]:
-    return [f"{period.start.isoformat()} 00:00:00+00", f"{period.end.isoformat()} 00:00:00+00"]
+def _bounds(period: Period) -> list[datetime]:
+    return [period.start, period.end]
 
 
 # --- the evaluation run ----------------------------------------------------------------------

@@ -3,23 +3,42 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 _QUARTER = re.compile(r"^(\d{4})[-\s]?Q([1-4])$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Period:
-    name: str
-    start: datetime
-    end: datetime  # exclusive
+    name: str          # "2026Q3", the value stored in the result tables' `period` column
+    start: datetime    # UTC, inclusive
+    end: datetime      # UTC, exclusive
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    @property
+    def quarter(self) -> int:
+        return (self.start.month - 1) // 3 + 1
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(days=1)).date()
+
+    @property
+    def short_label(self) -> str:
+        """`2026 Q3`"""
+        return f"{self.year} Q{self.quarter}"
 
     @property
     def label(self) -> str:
         """`2026 Q3 · 1 Jul – 30 Sep 2026`"""
-        last_day = self.end - timedelta(days=1)
-        quarter = (self.start.month - 1) // 3 + 1
-        return f"{self.start.year} Q{quarter} · {self.start:%-d %b} – {last_day:%-d %b %Y}"
+        return f"{self.short_label} · {self.start:%-d %b} – {self.last_day:%-d %b %Y}"
 
 
 def parse_period(text: str) -> Period:

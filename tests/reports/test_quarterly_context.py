@@ -12,8 +12,8 @@ from reports.quarterly import build_context
 def test_period_label_and_bounds():
     p = parse_period("2026Q3")
     assert p.label == "2026 Q3 · 1 Jul – 30 Sep 2026"
-    assert (p.start.isoformat(), p.end.isoformat()) == ("2026-07-01", "2026-10-01")
-    assert parse_period("2026-q4").end.isoformat() == "2027-01-01"
+    assert (p.start.date().isoformat(), p.end.date().isoformat()) == ("2026-07-01", "2026-10-01")
+    assert parse_period("2026-q4").end.date().isoformat() == "2027-01-01"
     with pytest.raises(ReportError):
         parse_period("2026Q5")
 
