@@ -11,9 +11,9 @@ Tables and columns read (the warehouse contract, warehouse/README.md):
   raw._manifests    system, unit, run_id, started_at, finished_at, files (JSON list of
                     {stream, path, sha256, records}), loaded_at
   raw.quarantine    _run_id, system, stream, reason
-  stg_github__deployments          deployment_id, environment       (tie-out)
-  stg_github__deployment_statuses  deployment_id, state, created_at (tie-out)
-  stg_pagerduty__incidents         priority, status, created_at, resolved_at
+  int_deployments_unioned          deployment_id, environment       (tie-out)
+  int_deployment_statuses_unioned  deployment_id, state, created_at (tie-out)
+  int_incidents_unioned         priority, status, created_at, resolved_at
 Timestamps are converted to naive UTC in SQL so Python never depends on the session time zone.
 """
 from __future__ import annotations
@@ -215,7 +215,7 @@ def incidents_by_priority(con, period: Period) -> list[Row]:
     return rows(con, """
         select coalesce(priority, '') as priority, count(*) as incidents,
                count(*) filter (where resolved_at is not null or status = 'resolved') as resolved
-        from stg_pagerduty__incidents
+        from int_incidents_unioned
         where created_at >= ?::timestamptz and created_at < ?::timestamptz
         group by all order by priority""", _bounds(period))
 
@@ -271,16 +271,16 @@ def production_deployments_in_period(con, period: Period,
     try:
         found = rows(con, """
             with first_success as (
-                select deployment_id, min(created_at) as succeeded_at
-                from stg_github__deployment_statuses where state = 'success'
-                group by deployment_id
+                select source_system, deployment_id, min(created_at) as succeeded_at
+                from int_deployment_statuses_unioned where state = 'success'
+                group by all
             )
             select count(*) as n
-            from stg_github__deployments d
-            join first_success f on f.deployment_id = d.deployment_id
+            from int_deployments_unioned d
+            join first_success f on f.source_system = d.source_system and f.deployment_id = d.deployment_id
             where list_contains(?, d.environment)
               and f.succeeded_at >= ?::timestamptz and f.succeeded_at < ?::timestamptz""",
                      [environments, *_bounds(period)])
     except duckdb.CatalogException as exc:
-        return None, f"GitHub staging views not available ({str(exc).splitlines()[0]})"
+        return None, f"deployment views not available ({str(exc).splitlines()[0]})"
     return int(found[0]["n"]), ""

@@ -65,7 +65,7 @@ def explain(con: duckdb.DuckDBPyConnection, ref: str, run_id: str | None = None)
         r.submitted_at, r.is_on_head, r.is_before_merge, r.is_participant, r.is_latest_decision
         from int_reviews_evaluated r join int_changes_linked_to_prs p on p.repo = r.repo and p.number = r.pr_number
         where p.change_id = ? order by r.pr_number, r.submitted_at""", [change_id])
-    exp.checks = _rows(con, """select name, status, conclusion, completed_at from stg_github__check_runs
+    exp.checks = _rows(con, """select name, status, conclusion, completed_at from int_check_runs_unioned
         where repo = ? and head_sha = ? order by name, completed_at""", [repo, sha])
     tickets = _rows(con, """select t.number, t.type, t.category, t.risk, t.state, t.short_description,
         t.created_at, t.review_date, t.ticket_url from int_changes_linked_to_tickets l
@@ -74,11 +74,11 @@ def explain(con: duckdb.DuckDBPyConnection, ref: str, run_id: str | None = None)
     if exp.ticket:
         exp.approvals = _rows(con, """select coalesce(a.approver_person_id, a.approver_sys_id) as approver,
             array_to_string(a.approver_roles, ', ') as roles, a.state, a.updated_at
-            from int_ticket_approvals_resolved a join stg_servicenow__change_requests t on t.sys_id = a.change_sys_id
+            from int_ticket_approvals_resolved a join int_change_requests_unioned t on t.sys_id = a.change_sys_id
             where t.number = ? order by a.updated_at""", [exp.ticket["number"]])
     exp.scans = _rows(con, """select s.tool_name, s.scanned_at, s.count_results,
         count(r.rule_id) filter (where not r.is_suppressed and r.severity in ('critical', 'high')) as open_critical_high
-        from stg_sarif__scans s left join stg_sarif__results r on r.scan_file = s.scan_file and r.run_index = s.run_index
+        from int_scans_unioned s left join int_scan_findings_unioned r on r.scan_file = s.scan_file and r.run_index = s.run_index
         where s.repo = ? and s.commit_sha = ? group by all order by s.scanned_at""", [repo, sha])
     exp.staging = _rows(con, """select environment, succeeded_at from int_deployments_succeeded
         where is_staging and repo = ? and sha = ? order by succeeded_at""", [repo, sha])

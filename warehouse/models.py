@@ -3,6 +3,12 @@
 Each model is one `.sql` file holding a single SELECT; its file name is the relation name.
 Dependencies are read from the names a model mentions, so files can be added without
 registering them anywhere.
+
+Sources meet in *entities*: every staging view `stg_<system>__<entity>` with the entity's
+columns joins the view `int_<entity>_unioned` (with a `source_system` column), and
+intermediate models read only those. Adding a source (GitLab merge requests as
+`stg_gitlab__pull_requests`, Jira issues as `stg_jira__change_requests`) changes no model,
+control or report.
 """
 from __future__ import annotations
 
@@ -15,6 +21,22 @@ import duckdb
 MODELS_DIR = Path(__file__).parent / "models"
 LAYERS = ("staging", "intermediate")
 _NAME = re.compile(r"\b((?:stg|int)_[a-z0-9_]+)\b")
+_STAGING_NAME = re.compile(r"^stg_([a-z0-9]+)__([a-z0-9_]+)$")
+
+
+def entity_unions(staging_names: list[str]) -> dict[str, str]:
+    """`int_<entity>_unioned` -> SQL: the union, by column name, of every source's view."""
+    by_entity: dict[str, list[tuple[str, str]]] = {}
+    for name in sorted(staging_names):
+        match = _STAGING_NAME.match(name)
+        if match:
+            by_entity.setdefault(match.group(2), []).append((match.group(1), name))
+    return {
+        f"int_{entity}_unioned": "\nunion all by name\n".join(
+            f"select '{system}' as source_system, * from {view}" for system, view in sources
+        )
+        for entity, sources in by_entity.items()
+    }
 
 
 def model_files(layers: tuple[str, ...] = LAYERS) -> dict[str, tuple[str, str]]:
@@ -49,6 +71,9 @@ def build_models(
     tables, rebuilt at each evaluation: controls read them many times, so each is computed once.
     """
     files = model_files(layers)
+    if "intermediate" in layers:
+        for name, sql in entity_unions(list(model_files(("staging",)))).items():
+            files[name] = ("entities", sql)
     models = {name: sql for name, (_, sql) in files.items()}
     layer_of = {name: layer for name, (layer, _) in files.items()}
     built = []

@@ -44,7 +44,7 @@ DDL = [
         reason VARCHAR, evidence JSON, evaluated_at TIMESTAMPTZ NOT NULL)""",
     """create table if not exists change_outcomes (
         run_id VARCHAR NOT NULL, period VARCHAR NOT NULL, change_id VARCHAR NOT NULL,
-        repo VARCHAR, service VARCHAR, team VARCHAR, deployment_id BIGINT, deployment_url VARCHAR,
+        repo VARCHAR, service VARCHAR, team VARCHAR, deployment_id VARCHAR, deployment_url VARCHAR,
         sha VARCHAR, deployed_at TIMESTAMPTZ, deployer_login VARCHAR, deployer_person_id VARCHAR,
         category VARCHAR, ticket_number VARCHAR, ticket_url VARCHAR, is_emergency BOOLEAN,
         is_rollback BOOLEAN, is_baseline BOOLEAN, outcome VARCHAR NOT NULL,

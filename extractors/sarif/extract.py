@@ -3,7 +3,7 @@
 Each run lands as one `runs` record (the run object without its `results` array - tool, rules,
 extensions, invocations and version-control provenance are what the staging view needs to judge
 a result) and each result verbatim as one `results` record. Severity, effective level and
-suppression are decided in SQL (`stg_sarif__results`), not here: extractors never judge.
+suppression are decided in SQL (`stg_sarif__scan_findings`), not here: extractors never judge.
 
 A file that is not JSON, or JSON that is not a SARIF log, is quarantined and the other files
 still load. With `since`, only files modified at or after it are read (incremental runs do not

@@ -33,7 +33,7 @@ STAGING = {
     "stg_servicenow__users": "sys_id VARCHAR, user_name VARCHAR, email VARCHAR, name VARCHAR, is_active BOOLEAN",
     "stg_pagerduty__incidents": f"incident_id VARCHAR, incident_number BIGINT, title VARCHAR, status VARCHAR, urgency VARCHAR, priority VARCHAR, service_id VARCHAR, service_name VARCHAR, created_at {T}, resolved_at {T}, html_url VARCHAR",
     "stg_pagerduty__log_entries": f"log_entry_id VARCHAR, incident_id VARCHAR, type VARCHAR, created_at {T}, note VARCHAR, agent_id VARCHAR",
-    "stg_sarif__results": f"scan_file VARCHAR, tool_name VARCHAR, run_index INTEGER, result_index INTEGER, repo VARCHAR, commit_sha VARCHAR, scanned_at {T}, rule_id VARCHAR, level VARCHAR, security_severity DOUBLE, severity VARCHAR, is_suppressed BOOLEAN, message VARCHAR, location_uri VARCHAR, fingerprint VARCHAR",
+    "stg_sarif__scan_findings": f"scan_file VARCHAR, tool_name VARCHAR, run_index INTEGER, result_index INTEGER, repo VARCHAR, commit_sha VARCHAR, scanned_at {T}, rule_id VARCHAR, level VARCHAR, security_severity DOUBLE, severity VARCHAR, is_suppressed BOOLEAN, message VARCHAR, location_uri VARCHAR, fingerprint VARCHAR",
     "stg_sarif__scans": f"scan_file VARCHAR, tool_name VARCHAR, run_index INTEGER, repo VARCHAR, commit_sha VARCHAR, scanned_at {T}, count_results INTEGER",
     "stg_people__people": "person_id VARCHAR, name VARCHAR, email VARCHAR, github_login VARCHAR, servicenow_user_sys_id VARCHAR, pagerduty_user_id VARCHAR, roles VARCHAR[], team VARCHAR, kind VARCHAR",
 }

@@ -128,7 +128,7 @@ def test_cm05_missing_failing_pending():
 
 # CM-08 security-scan-gate ----------------------------------------------------------------------
 def _finding(org, ids, severity, suppressed=False):
-    org.add("stg_sarif__results", scan_file=f"{ids['sha']}.sarif", tool_name="CodeQL", run_index=0, result_index=0,
+    org.add("stg_sarif__scan_findings", scan_file=f"{ids['sha']}.sarif", tool_name="CodeQL", run_index=0, result_index=0,
             repo=ids["repo"], commit_sha=ids["sha"], scanned_at=ids["deployed_at"] - timedelta(hours=4),
             rule_id="py/sql-injection", level="error", security_severity=8.8, severity=severity,
             is_suppressed=suppressed, message="x", location_uri="a.py", fingerprint="f")

@@ -47,7 +47,7 @@ def test_every_real_sarif_file(realdata: Path, tmp_path: Path, warehouse) -> Non
     con = warehouse(tmp_path / "landing")
 
     def dist(scan: str) -> dict[tuple, int]:
-        rows = con.execute("select level, severity, count(*) from stg_sarif__results where scan_file = ? "
+        rows = con.execute("select level, severity, count(*) from stg_sarif__scan_findings where scan_file = ? "
                            "group by all", [scan]).fetchall()
         return {(level, severity): n for level, severity, n in rows}
 
@@ -55,22 +55,22 @@ def test_every_real_sarif_file(realdata: Path, tmp_path: Path, warehouse) -> Non
     assert dist("dojo/codeQL-output.sarif") == {("error", "high"): 11, ("warning", "medium"): 4, ("note", "low"): 57}
     # Semgrep: security-severity is a word on the rule
     assert dist("dojo/issue_10191.json") == {("error", "critical"): 34, ("error", "high"): 1, ("warning", "medium"): 42}
-    assert con.execute("select count(*) from stg_sarif__results where scan_file = 'dojo/issue_10191.json' "
+    assert con.execute("select count(*) from stg_sarif__scan_findings where scan_file = 'dojo/issue_10191.json' "
                        "and security_severity is not null").fetchone()[0] == 0
     # Trivy: numeric string "5.3"
-    assert con.execute("select distinct security_severity, severity from stg_sarif__results "
+    assert con.execute("select distinct security_severity, severity from stg_sarif__scan_findings "
                        "where scan_file = 'trivy/alpine-310.sarif'").fetchall() == [(5.3, "medium")]
     # Bandit: MEDIUM findings carry no level and the rules no default -> warning
     assert dist("bandit/bandit-examples.sarif") == {("error", "high"): 30, ("note", "low"): 46, ("warning", "medium"): 27}
     assert dist("checkov/results_sarif.sarif") == {("error", "high"): 43}
     # 2 external + 1 inSource suppressed; no key and an empty array are not suppressed
-    suppressed = con.execute("select result_index, is_suppressed from stg_sarif__results "
+    suppressed = con.execute("select result_index, is_suppressed from stg_sarif__scan_findings "
                              "where scan_file = 'dojo/suppression_test.sarif' order by 1").fetchall()
     assert suppressed == [(0, True), (1, True), (2, True), (3, False), (4, False)]
-    assert con.execute("select count(*) filter (where is_suppressed), count(*) from stg_sarif__results "
+    assert con.execute("select count(*) filter (where is_suppressed), count(*) from stg_sarif__scan_findings "
                        "where scan_file like 'semgrep/%nosemgrep%'").fetchone() == (2, 3)
     # CodeQL fingerprints and locations
-    first = con.execute("select rule_id, fingerprint, location_uri, tool_name from stg_sarif__results "
+    first = con.execute("select rule_id, fingerprint, location_uri, tool_name from stg_sarif__scan_findings "
                         "where scan_file = 'dojo/codeQL-output.sarif' and result_index = 0").fetchone()
     assert first == ("py/empty-except", "9cbc869fbfffeb60:1", "good/db_init.py", "CodeQL")
     scans = con.execute("select scan_file, run_index, tool_name, count_results from stg_sarif__scans "
@@ -78,7 +78,7 @@ def test_every_real_sarif_file(realdata: Path, tmp_path: Path, warehouse) -> Non
     assert scans == [("codeql/valid-sarif.sarif", 0, "LGTM.com", 1),
                      ("codeql/valid-sarif.sarif", 1, "CodeQL command-line toolchain", 2),
                      ("semgrep/when_errors.sarif", 0, "Semgrep OSS", 0)]
-    assert con.execute("select count(*) from stg_sarif__results").fetchone()[0] == 311
+    assert con.execute("select count(*) from stg_sarif__scan_findings").fetchone()[0] == 311
 
 
 def _result(rule_id: str, **extra) -> dict:
@@ -116,7 +116,7 @@ def test_rules_in_extensions_thresholds_provenance_and_suppression_status(tmp_pa
     extract_sarif(SarifSource(path=folder), tmp_path / "landing", "r1")
     con = warehouse(tmp_path / "landing")
     rows = con.execute("select rule_id, level, security_severity, severity, is_suppressed, fingerprint "
-                       "from stg_sarif__results order by result_index").fetchall()
+                       "from stg_sarif__scan_findings order by result_index").fetchall()
     assert rows == [
         ("x/crit", "error", 9.8, "critical", False, None),
         ("x/high", "warning", 7.0, "high", False, None),
@@ -128,7 +128,7 @@ def test_rules_in_extensions_thresholds_provenance_and_suppression_status(tmp_pa
         ("d/one", "none", None, "none", False, None),
         ("unknown/rule", "error", None, "high", False, "fp1"),
     ]
-    meta = con.execute("select distinct repo, commit_sha, scanned_at, tool_name from stg_sarif__results").fetchall()
+    meta = con.execute("select distinct repo, commit_sha, scanned_at, tool_name from stg_sarif__scan_findings").fetchall()
     assert meta == [("acme/payments-api", "a" * 40, datetime(2026, 7, 1, 10, tzinfo=timezone.utc), "CodeQL")]
     assert con.execute("select repo, count_results from stg_sarif__scans").fetchall() == [("acme/payments-api", 9)]
 
@@ -143,5 +143,5 @@ def test_a_rescan_replaces_the_earlier_results(tmp_path: Path, warehouse) -> Non
     (folder / "s.sarif").write_text(json.dumps(log), encoding="utf-8")
     extract_sarif(SarifSource(path=folder), tmp_path / "landing", "r2")
     con = warehouse(tmp_path / "landing")
-    assert con.execute("select rule_id from stg_sarif__results").fetchall() == [("c",)]
+    assert con.execute("select rule_id from stg_sarif__scan_findings").fetchall() == [("c",)]
     assert con.execute("select count_results from stg_sarif__scans").fetchall() == [(1,)]

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pandas as pd
 
+from warehouse.models import entity_unions
+
 UTC = timezone.utc
 GENERATED_AT = datetime(2026, 10, 2, 8, 0, tzinfo=UTC)
 MALICIOUS = ('PR "<img src=\'http://evil.example/x.png\'><script>alert(1)</script>'
@@ -37,7 +39,7 @@ DDL = [  # the subset of warehouse/schema.py the report reads, plus the staging 
         subject_type VARCHAR, subject_id VARCHAR, status VARCHAR, reason VARCHAR, evidence JSON,
         evaluated_at TIMESTAMPTZ)""",
     """create table change_outcomes (run_id VARCHAR, period VARCHAR, change_id VARCHAR, repo VARCHAR,
-        service VARCHAR, team VARCHAR, deployment_id BIGINT, deployment_url VARCHAR, sha VARCHAR,
+        service VARCHAR, team VARCHAR, deployment_id VARCHAR, deployment_url VARCHAR, sha VARCHAR,
         deployed_at TIMESTAMPTZ, deployer_login VARCHAR, deployer_person_id VARCHAR, category VARCHAR,
         ticket_number VARCHAR, ticket_url VARCHAR, is_emergency BOOLEAN, is_rollback BOOLEAN,
         is_baseline BOOLEAN, outcome VARCHAR, failed_controls VARCHAR[], reasons VARCHAR[])""",
@@ -137,6 +139,10 @@ class Warehouse:
         self.con = con
         for statement in DDL:
             con.execute(statement)
+        # the entity views the warehouse builds over every source's staging view
+        staging = ["stg_github__deployments", "stg_github__deployment_statuses", "stg_pagerduty__incidents"]
+        for name, sql in entity_unions(staging).items():
+            con.execute(f"create view {name} as {sql}")
         con.executemany("insert into control_catalog values (?, ?, ?, ?, 'high', ?, '')",
                         [(c, t.lower().replace(" ", "-"), t, cl, st) for c, t, cl, st in CATALOG])
         self.deploy_seq = 90_000_000

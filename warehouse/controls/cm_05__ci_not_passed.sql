@@ -1,7 +1,7 @@
 -- CM-05 ci-not-passed (metadata: cm_05__ci_not_passed.yml)
 with
 changes as (select * from int_changes_in_period),
-checks as (select * from stg_github__check_runs),
+checks as (select * from int_check_runs_unioned),
 params as (select * from eval_params),
 required as (
     select changes.change_id, changes.repo, changes.sha, changes.deployed_at, unnest(params.required_checks) as check_name

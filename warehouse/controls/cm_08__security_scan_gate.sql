@@ -1,8 +1,8 @@
 -- CM-08 security-scan-gate (metadata: cm_08__security_scan_gate.yml)
 with
 changes as (select * from int_changes_in_period),
-scans as (select * from stg_sarif__scans),
-results as (select * from stg_sarif__results),
+scans as (select * from int_scans_unioned),
+results as (select * from int_scan_findings_unioned),
 params as (select * from eval_params),
 scans_before as (
     select changes.change_id, scans.scan_file, scans.run_index, scans.tool_name

@@ -2,7 +2,7 @@
 with
 changes as (select * from int_changes_in_period),
 tickets as (select * from int_changes_linked_to_tickets),
-identities as (select * from int_people_identities where system = 'servicenow'),
+identities as (select * from int_people_identities),
 approvals as (select * from int_ticket_approvals_resolved where state = 'approved'),
 signoffs as (
     select change_sys_id, list(distinct approver_person_id) as cisos
@@ -17,7 +17,8 @@ judged as (
         signoffs.cisos
     from changes
     left join tickets using (change_id)
-    left join identities as verbal on verbal.identifier = tickets.verbal_approver_sys_id
+    left join identities as verbal
+        on verbal.system = tickets.ticket_system and verbal.identifier = tickets.verbal_approver_sys_id
     left join signoffs on signoffs.change_sys_id = tickets.ticket_sys_id
 ),
 evaluated as (

@@ -6,22 +6,22 @@ prs as (select * from int_changes_linked_to_prs),
 approvals as (select * from int_ticket_approvals_resolved where state = 'approved'),
 identities as (select * from int_people_identities),
 approvers as (
-    select change_sys_id, list(distinct coalesce(approver_person_id, 'servicenow:' || approver_sys_id)) as people
+    select change_sys_id, list(distinct coalesce(approver_person_id, source_system || ':' || approver_sys_id)) as people
     from approvals group by change_sys_id
 ),
 pr_authors as (
-    select prs.change_id, list(distinct coalesce(identities.person_id, 'github:' || lower(prs.author_login))) as people
-    from prs left join identities on identities.system = 'github' and identities.identifier = lower(prs.author_login)
+    select prs.change_id, list(distinct coalesce(identities.person_id, prs.source_system || ':' || lower(prs.author_login))) as people
+    from prs left join identities on identities.system = prs.source_system and identities.identifier = lower(prs.author_login)
     group by prs.change_id
 ),
 judged as (
     select
         changes.change_id, tickets.ticket_number, tickets.category,
-        coalesce(requester.person_id, 'servicenow:' || tickets.requested_by_sys_id) as requester,
+        coalesce(requester.person_id, tickets.ticket_system || ':' || tickets.requested_by_sys_id) as requester,
         approvers.people as approvers, pr_authors.people as authors, changes.accountable_person_id as deployer
     from changes
     left join tickets using (change_id)
-    left join identities as requester on requester.system = 'servicenow' and requester.identifier = tickets.requested_by_sys_id
+    left join identities as requester on requester.system = tickets.ticket_system and requester.identifier = tickets.requested_by_sys_id
     left join approvers on approvers.change_sys_id = tickets.ticket_sys_id
     left join pr_authors using (change_id)
 ),

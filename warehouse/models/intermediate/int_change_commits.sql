@@ -3,7 +3,7 @@
 -- it is not blamed for the repository's whole history. A rollback adds no commits.
 with
 changes as (select * from int_changes_in_period),
-compare_commits as (select * from stg_github__compare_commits),
+compare_commits as (select * from int_compare_commits_unioned),
 from_compare as (
     select changes.change_id, changes.repo, cc.sha, cc.author_login, cc.author_email,
            cc.author_name, cc.committer_login, cc.committer_email, cc.message,

@@ -3,9 +3,9 @@
 -- cover merge commits and fast-forwards.
 with
 commits as (select * from int_change_commits),
-prs as (select * from stg_github__pull_requests where merged_at is not null),
-association as (select * from stg_github__commit_pulls),
-pr_commits as (select * from stg_github__pr_commits),
+prs as (select * from int_pull_requests_unioned where merged_at is not null),
+association as (select * from int_commit_pulls_unioned),
+pr_commits as (select * from int_pr_commits_unioned),
 candidates as (
     select commits.change_id, commits.repo, commits.sha, association.pr_number, 'association' as via
     from commits join association on association.repo = commits.repo and association.sha = commits.sha

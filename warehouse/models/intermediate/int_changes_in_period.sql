@@ -3,14 +3,14 @@ with
 changes as (select * from int_changes_sequenced),
 params as (select * from eval_params),
 teams as (select * from int_repositories_assigned_to_teams),
-identities as (select * from int_people_identities where system = 'github'),
+identities as (select * from int_people_identities),
 in_period as (
     select changes.* from changes cross join params
     where changes.deployed_at >= params.period_start and changes.deployed_at < params.period_end
 ),
 final as (
     select
-        in_period.change_id, in_period.repo,
+        in_period.change_id, in_period.source_system, in_period.repo,
         split_part(in_period.repo, '/', 2) as service,
         teams.team,
         in_period.deployment_id, in_period.deployment_url, in_period.sha, in_period.ref,
@@ -31,8 +31,10 @@ final as (
         end as accountable_person_id
     from in_period
     left join teams on teams.repo = in_period.repo
-    left join identities as deployer on deployer.identifier = lower(in_period.creator_login)
+    left join identities as deployer
+        on deployer.system = in_period.source_system and deployer.identifier = lower(in_period.creator_login)
     left join identities as trigger
-        on trigger.identifier = lower(json_extract_string(in_period.payload, '$.triggered_by'))
+        on trigger.system = in_period.source_system
+        and trigger.identifier = lower(json_extract_string(in_period.payload, '$.triggered_by'))
 )
 select * from final

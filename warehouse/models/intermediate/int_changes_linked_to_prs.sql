@@ -1,7 +1,7 @@
 -- One row per (change, merged PR) that brought at least one commit of its change set.
 with
 linked as (select * from int_change_commits_linked_to_prs where pr_number is not null),
-prs as (select * from stg_github__pull_requests),
+prs as (select * from int_pull_requests_unioned),
 final as (
     select linked.change_id, prs.*, count(*) as count_change_commits
     from linked

@@ -46,7 +46,7 @@ final as (
         coalesce(summary.keys_unknown, []) as keys_unknown,
         coalesce(tickets.category, 'unknown') as category,
         tickets.category = 'Emergency' as is_emergency,
-        tickets.ticket_url, tickets.type as ticket_type, tickets.approval as ticket_approval,
+        tickets.source_system as ticket_system, tickets.ticket_url, tickets.type as ticket_type, tickets.approval as ticket_approval,
         tickets.requested_by_sys_id, tickets.created_at as ticket_created_at,
         tickets.review_date, tickets.verbal_approver_sys_id, tickets.verbal_approved_at
     from changes

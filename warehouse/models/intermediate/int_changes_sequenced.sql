@@ -2,7 +2,7 @@
 -- same repository: the predecessor bounds the change set; the first one is a baseline.
 with
 deployments as (select * from int_deployments_succeeded where is_production and succeeded_at is not null),
-compares as (select * from stg_github__compares),
+compares as (select * from int_compares_unioned),
 params as (select * from eval_params),
 sequenced as (
     select

@@ -1,7 +1,7 @@
 -- Every deployment with the time of its first `success` status and its environment class.
 with
-deployments as (select * from stg_github__deployments),
-statuses as (select * from stg_github__deployment_statuses),
+deployments as (select * from int_deployments_unioned),
+statuses as (select * from int_deployment_statuses_unioned),
 params as (select * from eval_params),
 first_success as (
     select deployment_id, min(created_at) as succeeded_at

@@ -1,8 +1,8 @@
 -- Identity resolution: every identifier a source system uses for a person -> one person.
 -- (system, identifier) is unique; identifiers are lower-cased where systems are case-insensitive.
 with
-people as (select * from stg_people__people),
-users as (select * from stg_servicenow__users),
+people as (select * from int_people_unioned),
+users as (select * from int_users_unioned),
 keys as (
     select 'github' as system, lower(github_login) as identifier, person_id
     from people where coalesce(github_login, '') <> ''
@@ -15,8 +15,8 @@ keys as (
     select 'pagerduty', pagerduty_user_id, person_id
     from people where coalesce(pagerduty_user_id, '') <> ''
     union all
-    -- ServiceNow users not mapped by sys_id in the directory resolve by e-mail.
-    select 'servicenow', users.sys_id, people.person_id
+    -- ticketing-system users not mapped by id in the directory resolve by e-mail
+    select users.source_system, users.sys_id, people.person_id
     from users join people on lower(people.email) = lower(users.email)
     where coalesce(users.email, '') <> ''
 ),

@@ -2,17 +2,17 @@
 -- co-authors named in `Co-authored-by:` trailers. A person is keyed by person_id when the
 -- directory resolves them, else by the raw login/e-mail, so unknown people still compare.
 with
-prs as (select * from stg_github__pull_requests where merged_at is not null),
-pr_commits as (select * from stg_github__pr_commits),
+prs as (select * from int_pull_requests_unioned where merged_at is not null),
+pr_commits as (select * from int_pr_commits_unioned),
 identities as (select * from int_people_identities),
 raw_participants as (
-    select repo, number as pr_number, 'author' as role, author_login as login, null as email from prs
+    select source_system, repo, number as pr_number, 'author' as role, author_login as login, null as email from prs
     union all
-    select repo, pr_number, 'commit_author', author_login, author_email from pr_commits
+    select source_system, repo, pr_number, 'commit_author', author_login, author_email from pr_commits
     union all
-    select repo, pr_number, 'committer', committer_login, committer_email from pr_commits
+    select source_system, repo, pr_number, 'committer', committer_login, committer_email from pr_commits
     union all
-    select repo, pr_number, 'co_author', null,
+    select source_system, repo, pr_number, 'co_author', null,
            unnest(regexp_extract_all(message, '(?im)^co-authored-by:[^<\n]*<([^>\n]+)>', 1))
     from pr_commits
 ),
@@ -21,11 +21,11 @@ resolved as (
         raw_participants.*,
         coalesce(
             by_login.person_id, by_email.person_id, by_noreply.person_id,
-            'github:' || lower(raw_participants.login), 'email:' || lower(raw_participants.email)
+            raw_participants.source_system || ':' || lower(raw_participants.login), 'email:' || lower(raw_participants.email)
         ) as person_key
     from raw_participants
     left join identities as by_login
-        on by_login.system = 'github' and by_login.identifier = lower(raw_participants.login)
+        on by_login.system = raw_participants.source_system and by_login.identifier = lower(raw_participants.login)
     left join identities as by_email
         on by_email.system = 'email' and by_email.identifier = lower(raw_participants.email)
     left join identities as by_noreply

@@ -1,12 +1,12 @@
 -- The team that owns each repository: configured, else the team most of its PR authors are in.
 with
-repos as (select distinct repo from stg_github__deployments),
+repos as (select distinct repo from int_deployments_unioned),
 configured as (select repo, team from repo_teams),
-identities as (select * from int_people_identities where system = 'github'),
+identities as (select * from int_people_identities),
 authors as (
     select prs.repo, identities.team, count(*) as count_prs
-    from stg_github__pull_requests as prs
-    join identities on identities.identifier = lower(prs.author_login)
+    from int_pull_requests_unioned as prs
+    join identities on identities.system = prs.source_system and identities.identifier = lower(prs.author_login)
     where identities.team is not null and identities.kind = 'human'
     group by all
 ),

@@ -1,18 +1,19 @@
 -- Every review of a merged PR, judged as of the merge (DESIGN rule 2).
 with
-reviews as (select * from stg_github__reviews),
-prs as (select * from stg_github__pull_requests where merged_at is not null),
+reviews as (select * from int_reviews_unioned),
+prs as (select * from int_pull_requests_unioned where merged_at is not null),
 participants as (select * from int_pr_participants),
-identities as (select * from int_people_identities where system = 'github'),
+identities as (select * from int_people_identities),
 keyed as (
     select
         reviews.*,
-        coalesce(identities.person_id, 'github:' || lower(reviews.reviewer_login)) as reviewer_key,
+        coalesce(identities.person_id, reviews.source_system || ':' || lower(reviews.reviewer_login)) as reviewer_key,
         identities.roles as reviewer_roles,
         prs.author_login as pr_author_login, prs.head_sha as pr_head_sha, prs.merged_at
     from reviews
     join prs on prs.repo = reviews.repo and prs.number = reviews.pr_number
-    left join identities on identities.identifier = lower(reviews.reviewer_login)
+    left join identities
+        on identities.system = reviews.source_system and identities.identifier = lower(reviews.reviewer_login)
 ),
 decisive as (
     -- the reviewer's last word among approve / request changes / dismissed

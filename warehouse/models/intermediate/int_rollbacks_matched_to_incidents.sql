@@ -2,8 +2,8 @@
 -- and whether each has a post-incident review note (§4).
 with
 changes as (select * from int_changes_in_period where is_rollback),
-incidents as (select * from stg_pagerduty__incidents),
-notes as (select * from stg_pagerduty__log_entries),
+incidents as (select * from int_incidents_unioned),
+notes as (select * from int_log_entries_unioned),
 params as (select * from eval_params),
 reviewed as (
     select incident_id, true as has_post_incident_review

@@ -1,6 +1,6 @@
 -- Change requests with their SOC2-CHG-001 §1 category.
 with
-tickets as (select * from stg_servicenow__change_requests),
+tickets as (select * from int_change_requests_unioned),
 final as (
     select
         tickets.* exclude (category),
