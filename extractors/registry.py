@@ -5,14 +5,21 @@ the load step, the schema and EV-03 (quarantined records per stream) all read th
 """
 from __future__ import annotations
 
+from extractors.cloudtrail.extract import STREAMS as _CLOUDTRAIL
+from extractors.deploylog.extract import STREAMS as _DEPLOYLOG
 from extractors.github.streams import STREAMS as _GITHUB
+from extractors.gitlab.streams import STREAMS as _GITLAB
+from extractors.jira.extract import STREAMS as _JIRA
+from extractors.k8s_audit.extract import STREAMS as _K8S_AUDIT
 from extractors.pagerduty.extract import STREAMS as _PAGERDUTY
 from extractors.people.extract import STREAMS as _PEOPLE
 from extractors.sarif.extract import STREAMS as _SARIF
+from extractors.scanners.extract import STREAMS as _SCANNERS
 from extractors.servicenow.extract import STREAMS as _SERVICENOW
 
 ALL_STREAMS: list[tuple[str, str]] = list(dict.fromkeys(
-    (stream.system, stream.name) for stream in (*_GITHUB, *_SERVICENOW, *_PAGERDUTY, *_SARIF, *_PEOPLE)
+    (stream.system, stream.name) for stream in (*_GITHUB, *_GITLAB, *_SERVICENOW, *_JIRA, *_PAGERDUTY, *_SARIF, *_PEOPLE,
+                                            *_K8S_AUDIT, *_CLOUDTRAIL, *_SCANNERS, *_DEPLOYLOG)
 ))
 
 

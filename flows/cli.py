@@ -127,15 +127,20 @@ def run(period: str = typer.Option(..., help="quarter, e.g. 2026Q3"), config: Op
 @app.command()
 @_fail_cleanly
 def extract(config: Optional[Path] = CONFIG_OPTION,
-            source: Optional[list[str]] = typer.Option(None, help="only these sources")):
-    """Land records from the configured sources and load them into the warehouse (no Prefect)."""
+            source: Optional[list[str]] = typer.Option(None, help="only these sources"),
+            full_refresh: bool = typer.Option(False, "--full-refresh",
+                                              help="ignore the cursors: read every unit's whole history")):
+    """Land records from the configured sources and load them into the warehouse (no Prefect).
+
+    Incremental by default: each unit from its last loaded cursor minus the source's overlap_hours.
+    """
     from flows import pipeline
 
     cfg = _load(config)
     run_id = pipeline.new_run_id()
     for name in source or pipeline.configured_sources(cfg):
         with console.status(f"extracting {name} ..."):
-            pipeline.extract_source(cfg, name, run_id)
+            pipeline.extract_source(cfg, name, run_id, full_refresh=full_refresh)
         console.print(f"extracted {name}")
     summary = pipeline.load(cfg)
     console.print(f"loaded {summary.total_records} records from {summary.manifests} units "
@@ -253,6 +258,17 @@ def _cell(value) -> str:
     if value == "fail" or value == "error":
         return f"[red]{value}[/]"
     return str(value)
+
+
+@app.command()
+def doctor(config: Optional[Path] = CONFIG_OPTION):
+    """Check each configured source: credential variable set, base URL reachable, what it sees (no writes)."""
+    from flows.doctor import check_sources, render
+
+    checks = check_sources(_load(config))
+    render(checks, console)
+    if any(not c.ok for c in checks):
+        raise typer.Exit(1)
 
 
 def main() -> None:

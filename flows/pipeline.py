@@ -18,7 +18,8 @@ from warehouse.schema import connect
 
 log = logging.getLogger("changetrail")
 
-SOURCE_ORDER = ("people", "github", "servicenow", "pagerduty", "sarif")
+SOURCE_ORDER = ("people", "github", "gitlab", "servicenow", "jira", "pagerduty", "sarif", "scanners", "deploylog", "k8s_audit",
+                "cloudtrail")
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -35,12 +36,24 @@ def extractor_for(name: str) -> Callable[..., list[Path]]:
     dependencies are only needed when it is configured)."""
     if name == "github":
         from extractors.github import extract_github as fn
+    elif name == "gitlab":
+        from extractors.gitlab import extract_gitlab as fn
     elif name == "servicenow":
         from extractors.servicenow import extract_servicenow as fn
     elif name == "pagerduty":
         from extractors.pagerduty import extract_pagerduty as fn
+    elif name == "jira":
+        from extractors.jira import extract_jira as fn
     elif name == "sarif":
         from extractors.sarif import extract_sarif as fn
+    elif name == "scanners":
+        from extractors.scanners import extract_scanners as fn
+    elif name == "deploylog":
+        from extractors.deploylog import extract_deploylog as fn
+    elif name == "k8s_audit":
+        from extractors.k8s_audit import extract_k8s_audit as fn
+    elif name == "cloudtrail":
+        from extractors.cloudtrail import extract_cloudtrail as fn
     elif name == "people":
         from extractors.people import extract_people as fn
     else:
@@ -48,12 +61,28 @@ def extractor_for(name: str) -> Callable[..., list[Path]]:
     return fn
 
 
-def extract_source(config: Config, name: str, run_id: str) -> list[Path]:
-    """Land one source's records; returns the manifests written."""
+def extract_source(config: Config, name: str, run_id: str, *, full_refresh: bool = False) -> list[Path]:
+    """Land one source's records; returns the manifests written.
+
+    Incremental unless `full_refresh`: each unit is read from its last loaded cursor minus the
+    source's `overlap_hours` (warehouse/cursors.py); a unit without a cursor is read whole.
+    """
+    import inspect
+
+    from warehouse.cursors import since_for_source
+
     source = getattr(config.sources, name)
     config.warehouse.landing.mkdir(parents=True, exist_ok=True)
-    manifests = extractor_for(name)(source, config.warehouse.landing, run_id)
-    log.info("extracted %s: %d unit(s)", name, len(manifests))
+    extractor = extractor_for(name)
+    since = None
+    if not full_refresh and "since" in inspect.signature(extractor).parameters:
+        since = since_for_source(config.warehouse.path, name, getattr(source, "overlap_hours", 24))
+    if since is None:
+        manifests = extractor(source, config.warehouse.landing, run_id)
+    else:
+        manifests = extractor(source, config.warehouse.landing, run_id, since=since)
+    log.info("extracted %s: %d unit(s)%s", name, len(manifests),
+             "" if since is None else f", incremental from {len(since.per_unit)} unit cursor(s)")
     return manifests
 
 
@@ -83,10 +112,9 @@ def render_reports(config: Config, period: str, run_id: str | None = None) -> li
     out = report_dir(config, period)
     out.mkdir(parents=True, exist_ok=True)
     with connect(config.warehouse.path) as con:
-        github = config.sources.github
         return write_quarterly_report(
             con, period, config.reports.organization, out, run_id=run_id,
-            production_environments=github.production_environments if github else ("production",),
+            production_environments=config.environments("production"),
         )
 
 

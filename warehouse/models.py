@@ -21,7 +21,7 @@ import duckdb
 MODELS_DIR = Path(__file__).parent / "models"
 LAYERS = ("staging", "intermediate")
 _NAME = re.compile(r"\b((?:stg|int)_[a-z0-9_]+)\b")
-_STAGING_NAME = re.compile(r"^stg_([a-z0-9]+)__([a-z0-9_]+)$")
+_STAGING_NAME = re.compile(r"^stg_([a-z0-9_]+?)__([a-z0-9_]+)$")  # system may hold "_" (k8s_audit)
 
 
 def entity_unions(staging_names: list[str]) -> dict[str, str]:

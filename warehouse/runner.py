@@ -57,7 +57,7 @@ def load_controls(directory: Path = CONTROLS_DIR) -> list[Control]:
 def write_parameters(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
                      evaluated_at: datetime) -> None:
     """The evaluation's inputs as tables the SQL can read: period, policy, team map, streams."""
-    policy, github = config.policy, config.sources.github
+    policy = config.policy
     con.execute("""
         create or replace table eval_params as select
             ?::varchar as period, ?::timestamptz as period_start, ?::timestamptz as period_end,
@@ -68,16 +68,19 @@ def write_parameters(con: duckdb.DuckDBPyConnection, config: Config, period: Per
             ?::varchar[] as blocking_severities, ?::integer as emergency_documentation_hours,
             ?::integer as emergency_review_business_days, ?::date[] as holidays,
             ?::varchar[] as rollback_incident_priorities, ?::integer as rollback_incident_window_hours,
-            ?::varchar as post_incident_review_marker, ?::varchar[] as rollback_tasks
+            ?::varchar as post_incident_review_marker, ?::varchar[] as rollback_tasks,
+            ?::varchar[] as pipeline_identities, ?::integer as runtime_change_window_minutes,
+            ?::varchar[] as runtime_excluded_resources, ?::varchar[] as runtime_ignored_identities
     """, [
         period.name, period.start, period.end, evaluated_at,
-        github.production_environments if github else ["production"],
-        github.staging_environments if github else ["staging"],
+        config.environments("production"), config.environments("staging"),
         policy.ticket_key_pattern, policy.required_checks, policy.min_reviewers,
         policy.senior_roles, policy.blocking_severities, policy.emergency_documentation_hours,
         policy.emergency_review_business_days, policy.holidays,
         policy.rollback_incident_priorities, policy.rollback_incident_window_hours,
         policy.post_incident_review_marker, policy.rollback_tasks,
+        policy.pipeline_identities, policy.runtime_change_window_minutes,
+        policy.runtime_excluded_resources, policy.runtime_ignored_identities,
     ])
     con.execute("create or replace table repo_teams (repo VARCHAR, team VARCHAR)")
     if config.teams:

@@ -43,21 +43,27 @@ class EnvCredentialAuth(httpx.Auth):
     scheme "basic"     -> `Authorization: Basic base64(user:pass)`  (ServiceNow)
 
     With `required=False` (local folder sources) a missing variable sends no header instead of
-    failing, so the demo runs without fake secrets.
+    failing, so the demo runs without fake secrets. With `secret_block`, the secret (the token,
+    or ServiceNow's password) comes from that Prefect Secret block instead of the last variable;
+    it is loaded at the first request, kept in memory only, and never shown.
     """
 
-    def __init__(self, system: str, scheme: str, variables: tuple[str, ...], *, required: bool = True) -> None:
+    def __init__(self, system: str, scheme: str, variables: tuple[str, ...], *, required: bool = True,
+                 secret_block: str | None = None) -> None:
         if scheme not in ("bearer", "pagerduty", "basic"):
             raise ValueError(f"unknown auth scheme {scheme!r}")
         self.system, self.scheme, self.variables, self.required = system, scheme, variables, required
+        self.secret_block = secret_block
+        self._secret: str | None = None
 
     def __repr__(self) -> str:  # never show values, only which variables are used
         return f"EnvCredentialAuth({self.system!r}, {self.scheme!r}, {self.variables!r})"
 
     def header_value(self) -> str | None:
         values = []
-        for variable in self.variables:
-            value = os.environ.get(variable)
+        for index, variable in enumerate(self.variables):
+            last = index == len(self.variables) - 1
+            value = self._block_secret() if (last and self.secret_block) else os.environ.get(variable)
             if not value:
                 if not self.required:
                     return None
@@ -69,6 +75,21 @@ class EnvCredentialAuth(httpx.Auth):
         if self.scheme == "pagerduty":
             return f"Token token={values[0]}"
         return "Basic " + base64.b64encode(f"{values[0]}:{values[1]}".encode()).decode("ascii")
+
+    def _block_secret(self) -> str:
+        if self._secret is None:
+            from extractors.core.incremental import secret_block_value
+
+            try:
+                self._secret = secret_block_value(self.secret_block or "")
+            except Exception as exc:  # the block's name is safe to show, its value never is
+                raise ExtractionError(self.system, "", None, message=(
+                    f"{self.system}: Prefect Secret block {self.secret_block!r} could not be read "
+                    f"({type(exc).__name__})")) from None
+            if not self._secret:
+                raise ExtractionError(self.system, "", None,
+                                      message=f"{self.system}: Prefect Secret block {self.secret_block!r} is empty")
+        return self._secret
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         value = self.header_value()
@@ -131,6 +152,7 @@ class ApiClient:
         self.backoff_base, self.backoff_max, self.max_wait = backoff_base, backoff_max, max_wait
         self.sleep, self.clock = sleep, clock
         self.requests_made = 0
+        self.not_modified = 0      # 304 answers to If-None-Match: free on GitHub's rate limit
         self._wait_before_next = 0.0
         root = folder_root(base_url)
         if root is not None:
@@ -178,8 +200,13 @@ class ApiClient:
             )
         return httpx.URL(text)
 
-    def get(self, url: str | httpx.URL, params: Mapping[str, Any] | None = None) -> httpx.Response:
-        """GET `url` (a path under the base URL, or an absolute next-link); 2xx or an exception."""
+    def get(self, url: str | httpx.URL, params: Mapping[str, Any] | None = None,
+            headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """GET `url` (a path under the base URL, or an absolute next-link); 2xx or an exception.
+
+        With an `If-None-Match` header a 304 is returned too (the page is unchanged); it is
+        counted in `not_modified`, not `requests_made`, as it does not use the rate limit.
+        """
         target = self.url_for(url, params)
         attempt = 0
         while True:
@@ -189,7 +216,7 @@ class ApiClient:
                 self.sleep(wait)
             try:
                 self.requests_made += 1
-                response = self._http.get(target)
+                response = self._http.get(target, headers=headers)
             except httpx.TransportError as exc:
                 if attempt >= self.max_retries:
                     raise ExtractionError(
@@ -200,6 +227,10 @@ class ApiClient:
                 attempt += 1
                 continue
             status = response.status_code
+            if status == 304 and headers and "If-None-Match" in headers:
+                self.requests_made -= 1
+                self.not_modified += 1
+                return response
             if status < 300:
                 self._note_exhausted_window(response)
                 return response

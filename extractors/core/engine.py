@@ -18,6 +18,7 @@ import httpx
 
 from extractors.core.client import ApiClient
 from extractors.core.errors import HttpStatusError
+from extractors.core.incremental import ConditionalPages
 from extractors.core.landing import LandingWriter, utc_now_iso
 from extractors.core.stream import Stream
 
@@ -78,6 +79,9 @@ class Extraction:
         self.writer = LandingWriter(
             landing, system, unit, run_id, base_url or (client.base_url if client else None)
         )
+        # ETags of this unit's previous manifest; the writer puts this run's into the manifest.
+        self.conditional = ConditionalPages.for_unit(landing, system, unit, run_id) if client else None
+        self.writer.conditional = self.conditional
 
     def __enter__(self) -> "Extraction":
         return self
@@ -101,7 +105,8 @@ class Extraction:
         """Fetch every page of `stream` for each context; returns the records when `keep`.
 
         `keep` may be a projection (payload -> the few fields the caller needs), so a unit with
-        thousands of large parent records does not hold them all in memory.
+        thousands of large parent records does not hold them all in memory. Only streams run
+        without `keep` use conditional requests: a caller that needs the records must see them.
         """
         if self.client is None:
             raise RuntimeError(f"{stream.system}/{stream.name}: this extraction has no HTTP client")
@@ -135,16 +140,26 @@ class Extraction:
         request_params: Mapping[str, Any] | None = params
         page = 0
         newest: tuple[datetime, str] | None = None
+        conditional = self.conditional if kept is None else None
         while url is not None:
             page += 1
             writer.count_request(name)
+            etag = None
+            if conditional is not None:
+                url = self.client.url_for(url, request_params)
+                request_params = None
+                etag = conditional.etag_for(url)
             try:
-                response = self.client.get(url, params=request_params)
+                response = self.client.get(url, params=request_params,
+                                           headers={"If-None-Match": etag} if etag else None)
             except HttpStatusError as exc:
                 if stream.missing_ok and exc.status in MISSING_STATUSES:
                     writer.quarantine(name, exc.url, f"page {page}", f"HTTP {exc.status}: resource not available")
                     return newest
                 raise
+            if response.status_code == 304 and conditional is not None:
+                url = conditional.not_modified(name, url)     # unchanged: its records are already landed
+                continue
             source_url = str(response.url)
             body: Any = None
             records: list[Any] | None = None
@@ -178,7 +193,10 @@ class Extraction:
                             reached_older = True
             if reached_older:
                 break
-            url = stream.paginator.next_url(response, body if records is not None else None, len(records or ()))
+            next_url = stream.paginator.next_url(response, body if records is not None else None, len(records or ()))
+            if conditional is not None and records is not None:
+                conditional.remember(name, url, response.headers.get("ETag"), len(records), next_url)
+            url = next_url
             request_params = None      # a next-link carries every parameter
         return newest
 

@@ -80,6 +80,7 @@ class LandingWriter:
         self._files: dict[str, _StreamFile] = {}
         self.quarantined: list[dict[str, Any]] = []
         self.cursors: dict[str, Any] = {}
+        self.conditional: Any = None     # extractors.core.incremental.ConditionalPages, for HTTP units
         self._finished = False
 
     @property
@@ -189,6 +190,9 @@ class LandingWriter:
             "base_url": self.base_url, "files": files,
             "quarantined": self.quarantined, "cursors": self.cursors,
         }
+        if self.conditional is not None and (self.conditional.etags or self.conditional.unchanged):
+            manifest["etags"] = self.conditional.etags          # url -> {stream, etag, records, next}
+            manifest["unchanged"] = self.conditional.unchanged  # pages answered 304: asked, not re-landed
         path = self.root / self.system / "_manifests" / f"{self.run_id}__{self.slug}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")

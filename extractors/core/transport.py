@@ -15,6 +15,9 @@ transport pages it the way each API does:
               (default 25, max 100) with `limit`, `offset`, `more`, `total` (`total` only with
               `total=true`, like PagerDuty); `since`/`until` filter on `created_at`.
 
+Every 200 carries an `ETag` (a hash of the body served, i.e. of that page) and a request whose
+`If-None-Match` names it gets a bodiless 304, as GitHub answers conditional requests.
+
 A missing file is a 404. `faults` scripts responses per path (consumed in order before the file
 is served) to exercise retries; `trailing_empty_page` makes the last page still advertise a next
 page that turns out empty, as some APIs do.
@@ -25,6 +28,7 @@ re-serialising.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict, deque
@@ -102,10 +106,12 @@ class FolderTransport(httpx.BaseTransport):
             return _json_response(404, {"message": "Not Found", "path": "/" + rel}, request)
         params = request.url.params
         if self.style == "github":
-            return self._github(request, entry, params)
-        if self.style == "servicenow":
-            return self._servicenow(request, entry, params)
-        return self._pagerduty(request, entry, params)
+            response = self._github(request, entry, params)
+        elif self.style == "servicenow":
+            response = self._servicenow(request, entry, params)
+        else:
+            response = self._pagerduty(request, entry, params)
+        return _conditional(request, response)
 
     def _relative_path(self, path: str) -> str | None:
         if path.startswith(self._root_prefix):
@@ -258,6 +264,19 @@ class FolderTransport(httpx.BaseTransport):
 def _json_response(status: int, body: Any, request: httpx.Request, headers: Mapping[str, str] | None = None) -> httpx.Response:
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return httpx.Response(status, headers={**_JSON, **(headers or {})}, content=content, request=request)
+
+
+def _conditional(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    """Add an ETag to a 200; answer 304 (no body, same ETag and Link) when If-None-Match has it."""
+    if response.status_code != 200:
+        return response
+    etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
+    wanted = request.headers.get("If-None-Match")
+    if wanted and etag in {tag.strip().removeprefix("W/") for tag in wanted.split(",")}:
+        headers = {"ETag": etag, **({"Link": response.headers["Link"]} if "Link" in response.headers else {})}
+        return httpx.Response(304, headers=headers, request=request)
+    response.headers["ETag"] = etag
+    return response
 
 
 def _raw_response(raw: bytes, request: httpx.Request) -> httpx.Response:

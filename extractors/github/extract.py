@@ -31,6 +31,8 @@ from extractors.core import (
     ApiClient, EnvCredentialAuth, Extraction, ExtractionError, Record, as_utc, folder_root, parse_timestamp,
     raise_collected,
 )
+from extractors.core.incremental import unit_since
+from extractors.github.more import extract_github_people, extract_repo_more
 from extractors.github.streams import (
     CHECK_RUNS, COMMIT_PULLS, COMPARES, DEPLOYMENT_STATUSES, DEPLOYMENTS, ORG_REPOSITORIES,
     PR_COMMITS, PULL_REQUESTS, REPOSITORY, REVIEWS, SYSTEM,
@@ -48,7 +50,8 @@ def github_client(
 ) -> ApiClient:
     """An ApiClient for the configured GitHub (github.com, GHES, or a file:// folder)."""
     local = folder_root(config.base_url) is not None
-    auth = EnvCredentialAuth(SYSTEM, "bearer", (config.token_env,), required=not local)
+    auth = EnvCredentialAuth(SYSTEM, "bearer", (config.token_env,), required=not local,
+                             secret_block=config.token_secret_block)
     kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
     if transport is not None:
         kwargs["transport"] = transport
@@ -72,6 +75,12 @@ def extract_github(
             manifests.append(org_manifest)
             fetch_repository = False
         failures: list[ExtractionError] = []
+        if config.people_from_teams:
+            try:
+                manifests.append(extract_github_people(config, landing, run_id, client=client))
+            except ExtractionError as exc:
+                log.error("%s", exc)
+                failures.append(exc)
         workers = _worker_count(config, len(repos)) if own else 1
         if workers > 1:
             # Repository units are independent: on a multi-core machine each runs in its own
@@ -136,7 +145,7 @@ def extract_github_repo(
     """One repository as one extraction unit; returns its manifest path."""
     own = client is None
     client = client or github_client(config)
-    since = as_utc(since)
+    since = as_utc(unit_since(since, repo))      # the repository's own cursor (None: a new repository)
     paged = {"per_page": config.per_page}
     production = set(config.production_environments)
     ctx = {"repo": repo}
@@ -174,6 +183,9 @@ def extract_github_repo(
             shas = [c for r in compares for c in r.payload["shas"]]
             shas += [p.get("sha") for _, p in recent_production]
             ex.run(COMMIT_PULLS, [{"repo": repo, "sha": s} for s in dict.fromkeys(shas) if s], params=paged)
+
+            # 6. opt-in streams: workflow runs and commit statuses of deployed shas, security alerts
+            extract_repo_more(ex, config, repo, [p.get("sha") for _, p in recent_production], paged)
             manifest = ex.finish()
         log.info("github %s: %d requests, %d quarantined", repo, ex.writer.requests, len(ex.writer.quarantined))
         return manifest

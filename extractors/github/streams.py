@@ -62,7 +62,9 @@ COMMIT_PULLS = Stream(
     primary_key=("id", "number"), paginator=_LINK, missing_ok=True,
 )
 
+from extractors.github.more_streams import MORE_STREAMS  # noqa: E402  (opt-in streams, declared there)
+
 STREAMS: tuple[Stream, ...] = (
     REPOSITORY, DEPLOYMENTS, DEPLOYMENT_STATUSES, PULL_REQUESTS, REVIEWS, PR_COMMITS,
-    COMMIT_PULLS, COMPARES, CHECK_RUNS,
+    COMMIT_PULLS, COMPARES, CHECK_RUNS, *MORE_STREAMS,
 )

@@ -17,6 +17,7 @@ import httpx
 from extractors.core import (
     ApiClient, EnvCredentialAuth, Extraction, OffsetMorePaginator, Stream, as_utc, folder_root,
 )
+from extractors.core.incremental import unit_since
 from flows.config import PagerDutySource
 
 SYSTEM = "pagerduty"
@@ -43,7 +44,8 @@ def pagerduty_client(
 ) -> ApiClient:
     """`Authorization: Token token=...` from the configured environment variable."""
     local = folder_root(config.base_url) is not None
-    auth = EnvCredentialAuth(SYSTEM, "pagerduty", (config.token_env,), required=not local)
+    auth = EnvCredentialAuth(SYSTEM, "pagerduty", (config.token_env,), required=not local,
+                             secret_block=config.token_secret_block)
     kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
     if transport is not None:
         kwargs["transport"] = transport
@@ -58,7 +60,7 @@ def extract_pagerduty(
     """The PagerDuty account as one unit; returns its manifest path in a list."""
     own = client is None
     client = client or pagerduty_client(config)
-    since = as_utc(since)
+    since = as_utc(unit_since(since, UNIT))
     window: dict[str, Any]
     if since is None:
         window = {"date_range": "all"}

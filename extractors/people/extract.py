@@ -22,6 +22,7 @@ from flows.config import PeopleSource
 SYSTEM = "people"
 COLUMNS = ("person_id", "name", "email", "github_login", "servicenow_user_sys_id",
            "pagerduty_user_id", "roles", "team", "kind")
+OPTIONAL_COLUMNS = ("gitlab_username",)   # may follow the columns above; absent = empty
 ROLES = frozenset({"engineer", "senior_engineer", "eng_lead", "qa", "ciso", "security"})
 KINDS = frozenset({"human", "service", "shared"})
 PEOPLE = Stream(system=SYSTEM, name="people", path="{file}", primary_key=("person_id",))
@@ -44,10 +45,12 @@ def extract_people(config: PeopleSource, landing: Path, run_id: str, since: date
         writer.count_request(PEOPLE.name)
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, None)
-        if header is None or tuple(h.strip() for h in header) != COLUMNS:
+        names = tuple(h.strip() for h in header or ())
+        if header is None or names[:len(COLUMNS)] != COLUMNS or not set(names[len(COLUMNS):]) <= set(OPTIONAL_COLUMNS):
             raise ExtractionError(
                 SYSTEM, str(path), None,
-                f"{name} line 1: header must be exactly {','.join(COLUMNS)}; found {','.join(header or [])}",
+                f"{name} line 1: header must be exactly {','.join(COLUMNS)} (optionally followed by "
+                f"{','.join(OPTIONAL_COLUMNS)}); found {','.join(header or [])}",
             )
         extracted_at = utc_now_iso()
         source = path.as_uri()
@@ -56,21 +59,21 @@ def extract_people(config: PeopleSource, landing: Path, run_id: str, since: date
             if not row or all(not cell.strip() for cell in row):
                 continue
             raw = ",".join(row)
-            problem = _row_problem(row)
+            problem = _row_problem(row, names)
             if problem:
                 writer.quarantine(PEOPLE.name, str(path), f"line {line}", f"{name} line {line}: {problem}", raw)
                 continue
-            record = dict(zip(COLUMNS, (cell.strip() for cell in row)))
+            record = dict(zip(names, (cell.strip() for cell in row)))
             writer.write_record(PEOPLE.name, record, context={"file": name, "line": line},
                                 source_url=source, extracted_at=extracted_at)
         return [ex.finish()]
 
 
-def _row_problem(row: list[str]) -> str | None:
+def _row_problem(row: list[str], names: tuple[str, ...] = COLUMNS) -> str | None:
     """Why a CSV row cannot be accepted (None when it can)."""
-    if len(row) != len(COLUMNS):
-        return f"expected {len(COLUMNS)} columns, found {len(row)}"
-    record = dict(zip(COLUMNS, (cell.strip() for cell in row)))
+    if len(row) != len(names):
+        return f"expected {len(names)} columns, found {len(row)}"
+    record = dict(zip(names, (cell.strip() for cell in row)))
     if not record["person_id"]:
         return "empty person_id"
     if record["kind"] not in KINDS:

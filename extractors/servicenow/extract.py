@@ -21,6 +21,7 @@ from extractors.core import (
     ApiClient, EnvCredentialAuth, Extraction, ExtractionError, HeaderLinkPaginator, Stream, as_utc, folder_root,
     raise_collected,
 )
+from extractors.core.incremental import unit_since
 from flows.config import ServiceNowSource
 
 SYSTEM = "servicenow"
@@ -53,7 +54,8 @@ def servicenow_client(
 ) -> ApiClient:
     """Basic auth from the configured user/password environment variables."""
     local = folder_root(config.base_url) is not None
-    auth = EnvCredentialAuth(SYSTEM, "basic", (config.user_env, config.password_env), required=not local)
+    auth = EnvCredentialAuth(SYSTEM, "basic", (config.user_env, config.password_env), required=not local,
+                             secret_block=config.password_secret_block)
     kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
     if transport is not None:
         kwargs["transport"] = transport
@@ -101,7 +103,7 @@ def extract_servicenow_table(
     client = client or servicenow_client(config)
     context = {"table": table}
     params = {
-        "sysparm_query": encoded_query(since),
+        "sysparm_query": encoded_query(unit_since(since, table)),   # the table's own cursor
         "sysparm_limit": config.page_size,
         "sysparm_offset": 0,
     }

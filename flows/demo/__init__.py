@@ -17,7 +17,7 @@ from pathlib import Path
 from flows.demo.clock import DAY, parse_period
 from flows.demo.report import config_toml, write_ground_truth
 from flows.demo.scenario import Scenario
-from flows.demo.truth import Evaluator
+from flows.demo.truth import Evaluator, Policy
 from flows.demo.writer import Files, write_sample
 
 __all__ = ["DemoOrg", "generate"]
@@ -50,8 +50,18 @@ class DemoOrg:
                 f"({self.count_bytes / 1e6:,.0f} MB) in {self.seconds:.1f} s")
 
 
-def generate(out_dir: Path, seed: int = 7, period: str = "2026Q3", scale: float = 1.0) -> DemoOrg:
-    """Write the sample organization under ``out_dir`` (its ``sample/`` folder is replaced)."""
+def generate(out_dir: Path, seed: int = 7, period: str = "2026Q3", scale: float = 1.0,
+             tickets: str = "servicenow", code_host: str = "github") -> DemoOrg:
+    """Write the sample organization under ``out_dir`` (its ``sample/`` folder is replaced).
+
+    ``tickets="jira"`` serves the change tickets as Jira Cloud issues (keys ``CHG-<n>``) instead
+    of ServiceNow change requests; the ground truth is the same apart from the keys.
+    ``code_host="gitlab"`` serves the code host as GitLab REST v4 under ``sample/gitlab/`` (and a
+    ``[sources.gitlab]`` config) instead of GitHub; the ground truth is the same (flows/demo/gitlab.py)."""
+    if tickets not in ("servicenow", "jira"):
+        raise ValueError(f"tickets must be 'servicenow' or 'jira', not {tickets!r}")
+    if code_host not in ("github", "gitlab"):
+        raise ValueError(f"code_host must be 'github' or 'gitlab', not {code_host!r}")
     started = time.perf_counter()
     out_dir = Path(out_dir)
     quarter = parse_period(period)
@@ -59,18 +69,27 @@ def generate(out_dir: Path, seed: int = 7, period: str = "2026Q3", scale: float 
     with ThreadPoolExecutor(1) as cleaner:      # an earlier sample goes while the model is built
         stale = _set_aside(sample)
         removal = cleaner.submit(_remove, stale) if stale else None
-        org, plans = Scenario(seed, quarter, scale).run()
-        evaluator = Evaluator(org, quarter)
+        scenario = Scenario(seed, quarter, scale)
+        scenario.tix.key_style = tickets
+        org, plans = scenario.run()
+        evaluator = Evaluator(org, quarter, _truth_policy(tickets))
         changes = evaluator.evaluate()
         ev03 = evaluator.quarantine_results(_registered_streams())
+        if code_host == "gitlab":       # GitLab REST v4 responses under sample/gitlab/ (flows/demo/gitlab.py)
+            from flows.demo.gitlab import gitlab_quarantine
+            ev03 = gitlab_quarantine(ev03)
         with Files(sample) as files:
-            write_sample(files, org, user_created=quarter.start - 400 * DAY)
+            write_sample(files, org, user_created=quarter.start - 400 * DAY, tickets=tickets, code_host=code_host)
             summary = write_ground_truth(files, changes, ev03, plans, org, quarter,
                                          {"seed": seed, "scale": scale, "generator": "flows.demo"})
         if removal:
             removal.result()
     config = out_dir / "changetrail.toml"
-    config.write_text(config_toml(org), encoding="utf-8")
+    text = _config_text(org, tickets)
+    if code_host == "gitlab":
+        from flows.demo.gitlab import gitlab_config_toml
+        text = gitlab_config_toml(text, org)
+    config.write_text(text, encoding="utf-8")
     return DemoOrg(
         out_dir=out_dir, config_path=config, sample_dir=sample, ground_truth_dir=sample / "ground_truth",
         seed=seed, period=period, scale=scale, count_repositories=len(org.repos),
@@ -80,6 +99,21 @@ def generate(out_dir: Path, seed: int = 7, period: str = "2026Q3", scale: float 
         count_bytes=files.bytes, seconds=round(time.perf_counter() - started, 2),
         failures_by_control={k: v["fail"] for k, v in summary["controls"].items()},
     )
+
+
+def _truth_policy(tickets: str) -> Policy:
+    if tickets == "jira":
+        from flows.demo.jira import KEY_PATTERN
+        return Policy(ticket_key_pattern=KEY_PATTERN)
+    return Policy()
+
+
+def _config_text(org, tickets: str) -> str:
+    text = config_toml(org)
+    if tickets == "jira":
+        from flows.demo.jira import jira_config_toml
+        text = jira_config_toml(text)
+    return text
 
 
 def _registered_streams() -> list[str]:

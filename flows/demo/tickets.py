@@ -23,15 +23,19 @@ class Tickets:
         self.rng, self.ids, self.org = rng, ids, org
         self._next = 31000 + rng.randint(0, 900)
         self._missing = 98000 + rng.randint(0, 900)
+        self.key_style = "servicenow"       # "jira": project keys CHG-<n> instead of CHG<7 digits>
+
+    def _key(self, n: int) -> str:
+        return f"CHG-{n}" if self.key_style == "jira" else f"CHG{n:07d}"
 
     def number(self) -> str:
         self._next += 1
-        return f"CHG{self._next:07d}"
+        return self._key(self._next)
 
     def missing_number(self) -> str:
         """A well-formed key no change request will ever carry."""
         self._missing += 1
-        return f"CHG{self._missing:07d}"
+        return self._key(self._missing)
 
     def change_request(self, number: str, type_: str, risk: str, title: str, service: str,
                        requester: Person, created: int, deploy_at: int, approval: str = "approved",

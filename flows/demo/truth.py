@@ -25,6 +25,7 @@ EMERGENCY_BYPASSABLE = {"CM-03", "CM-04", "CM-05", "CM-08", "CM-09", "CM-10"}
 
 @dataclass(frozen=True)
 class Policy:
+    ticket_key_pattern: str = KEY.pattern
     production_environments: tuple[str, ...] = ("production",)
     staging_environments: tuple[str, ...] = ("staging",)
     required_checks: tuple[str, ...] = ("build", "test")
@@ -209,7 +210,7 @@ class Evaluator(ControlRules):
         places = [(0, d.description or ""), (0, json.dumps(d.payload))]
         places += [(1, pr.title or "") for pr in prs] + [(2, pr.body or "") for pr in prs]
         places += [(3, pr.head_ref or "") for pr in prs] + [(4, c.message) for c in commits]
-        return {(rank, key) for rank, text in places for key in KEY.findall(text)}
+        return {(rank, key) for rank, text in places for key in re.findall(self.policy.ticket_key_pattern, text)}
 
     @staticmethod
     def _category(ticket: ChangeRequest | None) -> str:

@@ -154,9 +154,22 @@ def write_people(files: Files, org: Org) -> None:
     files.put("people.csv", buffer.getvalue())
 
 
-def write_sample(files: Files, org: Org, user_created: int) -> None:
-    write_github(files, org)
-    write_servicenow(files, org, user_created)
+def write_sample(files: Files, org: Org, user_created: int, tickets: str = "servicenow",
+                 code_host: str = "github") -> None:
+    if code_host == "gitlab":
+        from flows.demo.gitlab import write_gitlab
+        write_gitlab(files, org)
+    else:
+        write_github(files, org)
+    if tickets == "jira":
+        from flows.demo.jira import write_jira
+        write_jira(files, org)
+    else:
+        write_servicenow(files, org, user_created)
     write_pagerduty(files, org)
     write_sarif(files, org)
-    write_people(files, org)
+    if code_host == "gitlab":
+        from flows.demo.gitlab import write_people_gitlab
+        write_people_gitlab(files, org, PEOPLE_HEADER)
+    else:
+        write_people(files, org)

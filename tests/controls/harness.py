@@ -17,6 +17,8 @@ from warehouse.periods import parse_period
 from warehouse.runner import load_controls, control_rows, write_parameters
 
 T = "TIMESTAMPTZ"
+RUNTIME_CHANGES = (f"event_id VARCHAR, observed_at {T}, actor VARCHAR, actor_kind VARCHAR, service VARCHAR, environment VARCHAR,"
+                   " resource_kind VARCHAR, resource_name VARCHAR, namespace VARCHAR, action VARCHAR, source_file VARCHAR, detail JSON")
 STAGING = {
     "stg_github__repositories": "repo VARCHAR, repo_id BIGINT, default_branch VARCHAR, html_url VARCHAR, archived BOOLEAN",
     "stg_github__deployments": f"deployment_id BIGINT, repo VARCHAR, sha VARCHAR, ref VARCHAR, task VARCHAR, environment VARCHAR, description VARCHAR, payload JSON, creator_login VARCHAR, creator_type VARCHAR, created_at {T}, deployment_url VARCHAR",
@@ -31,12 +33,38 @@ STAGING = {
     "stg_servicenow__change_requests": f"sys_id VARCHAR, number VARCHAR, type VARCHAR, category VARCHAR, risk VARCHAR, state VARCHAR, short_description VARCHAR, description VARCHAR, justification VARCHAR, implementation_plan VARCHAR, backout_plan VARCHAR, test_plan VARCHAR, risk_impact_analysis VARCHAR, requested_by_sys_id VARCHAR, opened_by_sys_id VARCHAR, assigned_to_sys_id VARCHAR, approval VARCHAR, start_date {T}, end_date {T}, close_code VARCHAR, close_notes VARCHAR, closed_at {T}, review_date {T}, review_status VARCHAR, verbal_approver_sys_id VARCHAR, verbal_approved_at {T}, created_at {T}, updated_at {T}, ticket_url VARCHAR",
     "stg_servicenow__approvals": f"sys_id VARCHAR, change_sys_id VARCHAR, approver_sys_id VARCHAR, state VARCHAR, comments VARCHAR, created_at {T}, updated_at {T}",
     "stg_servicenow__users": "sys_id VARCHAR, user_name VARCHAR, email VARCHAR, name VARCHAR, is_active BOOLEAN",
+    "stg_jira__change_requests": None,  # same columns as the ServiceNow entity views (filled in below)
+    "stg_jira__approvals": None,
+    "stg_jira__users": None,
     "stg_pagerduty__incidents": f"incident_id VARCHAR, incident_number BIGINT, title VARCHAR, status VARCHAR, urgency VARCHAR, priority VARCHAR, service_id VARCHAR, service_name VARCHAR, created_at {T}, resolved_at {T}, html_url VARCHAR",
     "stg_pagerduty__log_entries": f"log_entry_id VARCHAR, incident_id VARCHAR, type VARCHAR, created_at {T}, note VARCHAR, agent_id VARCHAR",
     "stg_sarif__scan_findings": f"scan_file VARCHAR, tool_name VARCHAR, run_index INTEGER, result_index INTEGER, repo VARCHAR, commit_sha VARCHAR, scanned_at {T}, rule_id VARCHAR, level VARCHAR, security_severity DOUBLE, severity VARCHAR, is_suppressed BOOLEAN, message VARCHAR, location_uri VARCHAR, fingerprint VARCHAR",
     "stg_sarif__scans": f"scan_file VARCHAR, tool_name VARCHAR, run_index INTEGER, repo VARCHAR, commit_sha VARCHAR, scanned_at {T}, count_results INTEGER",
-    "stg_people__people": "person_id VARCHAR, name VARCHAR, email VARCHAR, github_login VARCHAR, servicenow_user_sys_id VARCHAR, pagerduty_user_id VARCHAR, roles VARCHAR[], team VARCHAR, kind VARCHAR",
+    "stg_k8s_audit__runtime_changes": RUNTIME_CHANGES,
+    "stg_cloudtrail__runtime_changes": RUNTIME_CHANGES,
+    "stg_github__workflow_runs": f"run_id BIGINT, repo VARCHAR, workflow_name VARCHAR, event VARCHAR, status VARCHAR, conclusion VARCHAR, head_sha VARCHAR, head_branch VARCHAR, actor_login VARCHAR, triggering_actor_login VARCHAR, created_at {T}, run_started_at {T}, updated_at {T}, html_url VARCHAR",
+    "stg_people__people": "person_id VARCHAR, name VARCHAR, email VARCHAR, github_login VARCHAR, servicenow_user_sys_id VARCHAR, pagerduty_user_id VARCHAR, roles VARCHAR[], team VARCHAR, kind VARCHAR, gitlab_username VARCHAR",
 }
+
+for _entity in ("change_requests", "approvals", "users"):
+    STAGING[f"stg_jira__{_entity}"] = STAGING[f"stg_servicenow__{_entity}"]
+# GitLab feeds the code-host entities with the GitHub views' columns (issue 3)
+for _entity in ("repositories", "deployments", "deployment_statuses", "pull_requests", "reviews", "pr_commits",
+                "commit_pulls", "compares", "compare_commits", "check_runs"):
+    STAGING[f"stg_gitlab__{_entity}"] = STAGING[f"stg_github__{_entity}"]
+# scanner reports and deploy logs share the SARIF and GitHub entities (issue 3)
+for _system in ("trivy", "snyk", "pip_audit", "checkov", "bandit", "gitlab_sast"):
+    for _entity in ("scan_findings", "scans"):
+        STAGING[f"stg_{_system}__{_entity}"] = STAGING[f"stg_sarif__{_entity}"]
+STAGING["stg_deploylog__deployments"] = STAGING["stg_github__deployments"].replace("deployment_id BIGINT", "deployment_id VARCHAR")
+STAGING["stg_deploylog__deployment_statuses"] = STAGING["stg_github__deployment_statuses"].replace(
+    "status_id BIGINT, deployment_id BIGINT", "status_id VARCHAR, deployment_id VARCHAR")
+STAGING["stg_github_status__check_runs"] = STAGING["stg_github__check_runs"]
+STAGING["stg_github__people"] = STAGING["stg_people__people"]
+STAGING["stg_github__security_alerts"] = (
+    f"alert_id VARCHAR, repo VARCHAR, kind VARCHAR, tool_name VARCHAR, rule_id VARCHAR, severity VARCHAR, state VARCHAR,"
+    f" created_at {T}, fixed_at {T}, dismissed_at {T}, dismissed_reason VARCHAR, closed_at {T}, commit_sha VARCHAR,"
+    f" location_uri VARCHAR, html_url VARCHAR")
 
 PEOPLE = [  # person_id, roles, kind
     ("alice", ["engineer"], "human"), ("bob", ["senior_engineer"], "human"),

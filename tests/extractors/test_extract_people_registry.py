@@ -59,17 +59,25 @@ def test_wrong_header_is_fatal_and_names_the_file(tmp_path: Path) -> None:
 
 
 def test_registry_lists_every_stream_with_its_raw_table() -> None:
-    assert ALL_STREAMS == [
-        ("github", "repositories"), ("github", "deployments"), ("github", "deployment_statuses"),
-        ("github", "pull_requests"), ("github", "reviews"), ("github", "pr_commits"), ("github", "commit_pulls"),
-        ("github", "compares"), ("github", "check_runs"),
-        ("servicenow", "change_requests"), ("servicenow", "approvals"), ("servicenow", "users"),
-        ("pagerduty", "incidents"), ("pagerduty", "log_entries"),
-        ("sarif", "runs"), ("sarif", "results"), ("people", "people"),
-    ]
-    assert raw_table_name("github", "pull_requests") == "raw.github__pull_requests"
-    with pytest.raises(KeyError, match="unknown stream"):
-        raw_table_name("github", "issues")
+    """Every raw table a staging view reads is registered (so the schema creates it), the
+    registry has no duplicates, and the streams the controls stand on are all there."""
+    import re as _re
+
+    from warehouse.models import MODELS_DIR
+
+    assert len(ALL_STREAMS) == len(set(ALL_STREAMS))
+    core = {("github", s) for s in ("repositories", "deployments", "deployment_statuses", "pull_requests",
+                                    "reviews", "pr_commits", "commit_pulls", "compares", "check_runs")}
+    core |= {("servicenow", "change_requests"), ("servicenow", "approvals"), ("servicenow", "users"),
+             ("pagerduty", "incidents"), ("pagerduty", "log_entries"), ("sarif", "runs"), ("sarif", "results"),
+             ("people", "people")}
+    assert core <= set(ALL_STREAMS)
+    for view in (MODELS_DIR / "staging").glob("*.sql"):
+        for system, stream in _re.findall(r"\braw\.([a-z0-9_]+?)__([a-z0-9_]+)", view.read_text()):
+            assert (system, stream) in ALL_STREAMS, f"{view.name} reads unregistered raw.{system}__{stream}"
+            assert raw_table_name(system, stream) == f"raw.{system}__{stream}"
+    with pytest.raises(KeyError):
+        raw_table_name("github", "nope")
 
 
 def test_every_staging_view_in_the_contract_exists_and_builds_empty(tmp_path: Path, warehouse) -> None:

@@ -4,8 +4,8 @@ deployments as (select * from int_deployments_unioned),
 statuses as (select * from int_deployment_statuses_unioned),
 params as (select * from eval_params),
 first_success as (
-    select deployment_id, min(created_at) as succeeded_at
-    from statuses where state = 'success' group by deployment_id
+    select source_system, deployment_id, min(created_at) as succeeded_at
+    from statuses where state = 'success' group by all
 ),
 final as (
     select
@@ -15,6 +15,8 @@ final as (
         list_contains(params.staging_environments, deployments.environment) as is_staging
     from deployments
     cross join params
-    left join first_success on first_success.deployment_id = deployments.deployment_id
+    left join first_success
+        on first_success.source_system = deployments.source_system
+        and first_success.deployment_id = deployments.deployment_id
 )
 select * from final

@@ -15,6 +15,9 @@ keys as (
     select 'pagerduty', pagerduty_user_id, person_id
     from people where coalesce(pagerduty_user_id, '') <> ''
     union all
+    select 'gitlab', lower(gitlab_username), person_id
+    from people where coalesce(gitlab_username, '') <> ''
+    union all
     -- ticketing-system users not mapped by id in the directory resolve by e-mail
     select users.source_system, users.sys_id, people.person_id
     from users join people on lower(people.email) = lower(users.email)

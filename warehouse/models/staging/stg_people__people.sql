@@ -5,7 +5,7 @@ source as (
     select _extracted_at,
            json_transform(_payload, '{"person_id": "VARCHAR", "name": "VARCHAR", "email": "VARCHAR",
                                       "github_login": "VARCHAR", "servicenow_user_sys_id": "VARCHAR",
-                                      "pagerduty_user_id": "VARCHAR", "roles": "VARCHAR", "team": "VARCHAR",
+                                      "pagerduty_user_id": "VARCHAR", "gitlab_username": "VARCHAR", "roles": "VARCHAR", "team": "VARCHAR",
                                       "kind": "VARCHAR"}') as p
     from raw.people__people
 ),
@@ -16,7 +16,8 @@ final as (
            nullif(trim(p.pagerduty_user_id), '') as pagerduty_user_id,
            list_filter(list_transform(string_split(coalesce(p.roles, ''), ';'), lambda r: trim(r)),
                        lambda r: r <> '') as roles,
-           nullif(trim(p.team), '') as team, p.kind
+           nullif(trim(p.team), '') as team, p.kind,
+           nullif(trim(p.gitlab_username), '') as gitlab_username
     from source
     where nullif(trim(p.person_id), '') is not null
     qualify row_number() over (partition by trim(p.person_id) order by _extracted_at desc) = 1
