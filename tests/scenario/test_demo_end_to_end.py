@@ -6,51 +6,24 @@ the live extractor code, loads, reconciles and reports. Any false positive or mi
 """
 from __future__ import annotations
 
-import csv
-from datetime import datetime, timezone
-from pathlib import Path
-
-import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.demo import generate
-from flows.evidence_run import evidence_run
-
-PERIOD = "2026Q3"
-EVALUATED_AT = datetime(2026, 11, 27, tzinfo=timezone.utc)
+from tests.scenario.ground_truth import assert_findings_match, assert_outcomes_match, run_demo
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, prefect_harness):
     out = tmp_path_factory.mktemp("demo")
-    org = generate(out, seed=11, period=PERIOD, scale=0.25)
-    result = evidence_run(period=PERIOD, config_path=out / "changetrail.toml", evaluated_at=EVALUATED_AT)
-    con = duckdb.connect(str(out / "changetrail.duckdb"), read_only=True)
+    org, result, con = run_demo(out, seed=11, scale=0.25)
     yield out, org, result, con
     con.close()
 
 
-def _csv(path: Path) -> list[dict]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def test_findings_equal_ground_truth_control_by_control(demo):
     out, _, result, con = demo
-    expected = {(r["control_id"], r["subject_id"]) for r in _csv(out / "sample/ground_truth/expected_failures.csv")}
-    actual = set(con.execute(
-        "select control_id, subject_id from control_results where run_id = ? and status in ('fail', 'error')",
-        [result.evaluation_run_id]).fetchall())
-    controls = sorted({c for c, _ in expected | actual})
-    report = []
-    for control in controls:
-        missed = sorted(s for c, s in expected - actual if c == control)
-        extra = sorted(s for c, s in actual - expected if c == control)
-        if missed or extra:
-            report.append(f"{control}: missed {missed[:5]} ({len(missed)}), false positives {extra[:5]} ({len(extra)})")
-    assert not report, "\n".join(report)
+    expected = assert_findings_match(out, con, result.evaluation_run_id)
     # every control of the issue is exercised by the sample
     assert {c for c, _ in expected} >= {"CM-01", "CM-02", "CM-03", "CM-04", "CM-05", "CM-08", "CM-09",
                                         "CM-10", "CM-14", "CM-15", "CM-16", "CM-17", "CM-20", "EV-03"}
@@ -58,13 +31,18 @@ def test_findings_equal_ground_truth_control_by_control(demo):
 
 def test_every_change_gets_its_expected_outcome(demo):
     out, _, result, con = demo
-    expected = {r["change_id"]: r["expected_outcome"] for r in _csv(out / "sample/ground_truth/changes.csv")}
-    actual = dict(con.execute("select change_id, outcome from change_outcomes where run_id = ?",
-                              [result.evaluation_run_id]).fetchall())
-    assert set(actual) == set(expected), "population differs from the production changes generated"
-    wrong = {k: (actual[k], v) for k, v in expected.items() if actual[k] != v}
-    assert not wrong, list(wrong.items())[:10]
-    assert {"compliant", "exception", "violation"} <= set(actual.values())
+    outcomes = assert_outcomes_match(out, con, result.evaluation_run_id)
+    assert {"compliant", "exception", "violation"} <= set(outcomes.values())
+
+
+def test_jira_and_gitlab_together_match_the_ground_truth(tmp_path, prefect_harness):
+    """The same organization with both alternative sources at once."""
+    org, result, con = run_demo(tmp_path / "both", seed=5, scale=0.08, tickets="jira", code_host="gitlab")
+    with con:
+        assert {r[0] for r in con.execute("select distinct source_system from int_deployments_unioned").fetchall()} == {"gitlab"}
+        assert {r[0] for r in con.execute("select distinct source_system from int_change_requests_unioned").fetchall()} == {"jira"}
+        assert_findings_match(org.out_dir, con, result.evaluation_run_id)
+        assert_outcomes_match(org.out_dir, con, result.evaluation_run_id)
 
 
 def test_every_control_returns_the_whole_population(demo):

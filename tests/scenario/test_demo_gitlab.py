@@ -7,34 +7,19 @@ extractor and the stg_gitlab__* views into the same entities the controls read.
 """
 from __future__ import annotations
 
-import csv
 import tomllib
-from datetime import datetime, timezone
-from pathlib import Path
 
-import duckdb
 import pytest
 
-from flows.demo import generate
-from flows.evidence_run import evidence_run
-
-PERIOD = "2026Q3"
-EVALUATED_AT = datetime(2026, 11, 27, tzinfo=timezone.utc)
+from tests.scenario.ground_truth import assert_findings_match, assert_outcomes_match, read_csv as _csv, run_demo
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, prefect_harness):
     out = tmp_path_factory.mktemp("demo_gitlab")
-    org = generate(out, seed=11, period=PERIOD, scale=0.1, code_host="gitlab")
-    result = evidence_run(period=PERIOD, config_path=out / "changetrail.toml", evaluated_at=EVALUATED_AT)
-    con = duckdb.connect(str(out / "changetrail.duckdb"), read_only=True)
+    org, result, con = run_demo(out, seed=11, scale=0.1, code_host="gitlab")
     yield out, org, result, con
     con.close()
-
-
-def _csv(path: Path) -> list[dict]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def test_the_sample_is_gitlab_only(demo):
@@ -50,17 +35,7 @@ def test_the_sample_is_gitlab_only(demo):
 
 def test_findings_equal_ground_truth_control_by_control(demo):
     out, _, result, con = demo
-    expected = {(r["control_id"], r["subject_id"]) for r in _csv(out / "sample/ground_truth/expected_failures.csv")}
-    actual = set(con.execute(
-        "select control_id, subject_id from control_results where run_id = ? and status in ('fail', 'error')",
-        [result.evaluation_run_id]).fetchall())
-    report = []
-    for control in sorted({c for c, _ in expected | actual}):
-        missed = sorted(s for c, s in expected - actual if c == control)
-        extra = sorted(s for c, s in actual - expected if c == control)
-        if missed or extra:
-            report.append(f"{control}: missed {missed[:5]} ({len(missed)}), false positives {extra[:5]} ({len(extra)})")
-    assert not report, "\n".join(report)
+    expected = assert_findings_match(out, con, result.evaluation_run_id)
     assert {c for c, _ in expected} >= {"CM-01", "CM-02", "CM-03", "CM-04", "CM-05", "CM-08", "CM-09",
                                         "CM-10", "CM-14", "CM-15", "CM-16", "CM-17", "CM-20", "EV-03"}
     assert ("EV-03", "gitlab/mr_notes") in expected      # the malformed review, as a malformed note
@@ -68,13 +43,8 @@ def test_findings_equal_ground_truth_control_by_control(demo):
 
 def test_every_change_gets_its_expected_outcome(demo):
     out, _, result, con = demo
-    expected = {r["change_id"]: r["expected_outcome"] for r in _csv(out / "sample/ground_truth/changes.csv")}
-    actual = dict(con.execute("select change_id, outcome from change_outcomes where run_id = ?",
-                              [result.evaluation_run_id]).fetchall())
-    assert set(actual) == set(expected), "population differs from the production changes generated"
-    wrong = {k: (actual[k], v) for k, v in expected.items() if actual[k] != v}
-    assert not wrong, list(wrong.items())[:10]
-    assert {"compliant", "exception", "violation"} <= set(actual.values())
+    outcomes = assert_outcomes_match(out, con, result.evaluation_run_id)
+    assert {"compliant", "exception", "violation"} <= set(outcomes.values())
 
 
 def test_every_control_returns_the_whole_population(demo):

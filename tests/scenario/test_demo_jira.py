@@ -3,36 +3,23 @@ organization's change tickets as Jira Cloud issues (keys CHG-<n>, approvals in t
 users resolved by e-mail); the findings must equal the ground truth exactly."""
 from __future__ import annotations
 
-import csv
-import gzip
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flows.config import load_config
 from flows.demo import generate
-from flows.evidence_run import evidence_run
-
-PERIOD = "2026Q3"
-EVALUATED_AT = datetime(2026, 11, 27, tzinfo=timezone.utc)
+from tests.scenario.ground_truth import (PERIOD, assert_findings_match, assert_outcomes_match,
+                                         read_csv as _csv, run_demo)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, prefect_harness):
     out = tmp_path_factory.mktemp("demo_jira")
-    org = generate(out, seed=5, period=PERIOD, scale=0.12, tickets="jira")
-    result = evidence_run(period=PERIOD, config_path=out / "changetrail.toml", evaluated_at=EVALUATED_AT)
-    con = duckdb.connect(str(out / "changetrail.duckdb"), read_only=True)
+    org, result, con = run_demo(out, seed=5, scale=0.12, tickets="jira")
     yield out, org, result, con
     con.close()
-
-
-def _csv(path: Path) -> list[dict]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def test_sample_and_config_use_jira(demo):
@@ -51,28 +38,13 @@ def test_sample_and_config_use_jira(demo):
 
 def test_findings_equal_ground_truth_control_by_control(demo):
     out, _, result, con = demo
-    expected = {(r["control_id"], r["subject_id"]) for r in _csv(out / "sample/ground_truth/expected_failures.csv")}
-    actual = set(con.execute(
-        "select control_id, subject_id from control_results where run_id = ? and status in ('fail', 'error')",
-        [result.evaluation_run_id]).fetchall())
-    report = []
-    for control in sorted({c for c, _ in expected | actual}):
-        missed = sorted(s for c, s in expected - actual if c == control)
-        extra = sorted(s for c, s in actual - expected if c == control)
-        if missed or extra:
-            report.append(f"{control}: missed {missed[:5]} ({len(missed)}), false positives {extra[:5]} ({len(extra)})")
-    assert not report, "\n".join(report)
+    expected = assert_findings_match(out, con, result.evaluation_run_id)
     assert {c for c, _ in expected} >= {"CM-01", "CM-10", "CM-14", "CM-16", "CM-20"}
 
 
 def test_every_change_gets_its_expected_outcome(demo):
     out, _, result, con = demo
-    expected = {r["change_id"]: r["expected_outcome"] for r in _csv(out / "sample/ground_truth/changes.csv")}
-    actual = dict(con.execute("select change_id, outcome from change_outcomes where run_id = ?",
-                              [result.evaluation_run_id]).fetchall())
-    assert set(actual) == set(expected)
-    wrong = {k: (actual[k], v) for k, v in expected.items() if actual[k] != v}
-    assert not wrong, list(wrong.items())[:10]
+    assert_outcomes_match(out, con, result.evaluation_run_id)
     urls = {r[0] for r in con.execute("select ticket_url from change_outcomes where run_id = ? and ticket_url is not null",
                                       [result.evaluation_run_id]).fetchall()}
     assert urls and all("/browse/CHG-" in u for u in urls)
