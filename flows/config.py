@@ -77,6 +77,7 @@ class JiraSource(_Strict):
     token_env: str = "JIRA_TOKEN"
     jql: str = "project = CHG"
     page_size: int = 100
+    overlap_hours: float = Field(24, description="incremental runs re-read this much before the last cursor")
     fields: dict[str, str] = Field(default_factory=dict, description=(
         "change-request column -> Jira field id, e.g. risk = 'customfield_10050'; keys: category, risk, "
         "description, justification, implementation_plan, backout_plan, test_plan, risk_impact_analysis, "

@@ -49,6 +49,15 @@ def parse_timestamp(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def dig(record: Any, dotted: str) -> Any:
+    """`fields.updated` -> record["fields"]["updated"] (a cursor may sit below the top level)."""
+    for key in dotted.split("."):
+        if not isinstance(record, dict):
+            return None
+        record = record.get(key)
+    return record
+
+
 def as_utc(value: datetime | None) -> datetime | None:
     """A naive `since` is taken as UTC (the whole warehouse is UTC)."""
     if value is None:
@@ -184,7 +193,7 @@ class Extraction:
                 if kept is not None:
                     kept.append(Record(context, project(record) if project else record))
                 if stream.cursor_field:
-                    raw_value = record.get(stream.cursor_field)
+                    raw_value = dig(record, stream.cursor_field)
                     value = parse_timestamp(raw_value)
                     if value is not None:
                         if newest is None or value > newest[0]:

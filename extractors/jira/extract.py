@@ -30,10 +30,13 @@ SYSTEM = "jira"
 BASE_FIELDS = ("summary", "issuetype", "status", "created", "updated", "resolutiondate", "resolution",
                "reporter", "creator", "assignee", "description", "priority")
 
+# The cursor is the newest `fields.updated` landed: the next run asks `updated >= cursor - overlap`.
 CLOUD_ISSUES = Stream(system=SYSTEM, name="issues", path="/rest/api/3/search/jql", records_key="issues",
-                      primary_key=("id", "key"), paginator=NextPageTokenPaginator(), partition_keys=("jql",))
+                      primary_key=("id", "key"), paginator=NextPageTokenPaginator(), partition_keys=("jql",),
+                      cursor_field="fields.updated")
 DC_ISSUES = Stream(system=SYSTEM, name="issues", path="/rest/api/2/search", records_key="issues",
-                   primary_key=("id", "key"), paginator=StartAtPaginator(), partition_keys=("jql",))
+                   primary_key=("id", "key"), paginator=StartAtPaginator(), partition_keys=("jql",),
+                   cursor_field="fields.updated")
 
 STREAMS: tuple[Stream, ...] = (CLOUD_ISSUES,)
 

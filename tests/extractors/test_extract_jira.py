@@ -237,3 +237,22 @@ def test_since_narrows_the_jql() -> None:
     assert search_jql("project = CHG", None) == "project = CHG ORDER BY updated ASC"
     since = datetime(2026, 7, 2, 6, 30, tzinfo=timezone.utc)
     assert search_jql("project = CHG ORDER BY key", since) == '(project = CHG) AND updated >= "2026/07/02 06:30" ORDER BY key'
+
+
+def test_second_run_asks_only_for_issues_updated_since_the_cursor(tmp_path: Path) -> None:
+    """The newest `fields.updated` landed is the unit's cursor; the next run narrows its JQL to it
+    minus the overlap, through the same path the pipeline uses."""
+    from flows.config import Config, Sources, Warehouse
+    from flows.pipeline import extract_source, load
+
+    root = _site(tmp_path, _issues())
+    config = Config(warehouse=Warehouse(path=tmp_path / "w.duckdb", landing=tmp_path / "landing"),
+                    sources=Sources(jira=_config(root)))
+    first = extract_source(config, "jira", "r1")
+    manifest = read_manifest(first[0])
+    assert manifest["cursors"] == {"issues": "2026-07-03T09:00:00.000+0800"}
+    load(config)
+    second = read_manifest(extract_source(config, "jira", "r2")[0])
+    query = second["files"][0]["query"]
+    # cursor 2026-07-03 01:00 UTC minus the 24 h overlap
+    assert 'updated >= "2026/07/02 01:00"' in query, query
