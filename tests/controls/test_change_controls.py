@@ -196,3 +196,17 @@ def test_cm10_cases():
     assert got[major_no_ciso["change_id"]][0] == "fail"
     assert got[emergency["change_id"]][0] == "not_applicable"
     assert got[untracked["change_id"]][0] == "not_applicable"
+
+
+def test_cm08_alerts_open_at_deploy_time_block():
+    org = Org()
+    open_alert = org.change(repo="acme/alerts")
+    fixed_before = org.change(repo="acme/fixed")
+    for ids, closed in ((open_alert, None), (fixed_before, fixed_before["deployed_at"] - timedelta(days=1))):
+        org.add("stg_github__security_alerts", alert_id=f"dependabot:{ids['repo']}#1", repo=ids["repo"], kind="dependabot",
+                tool_name="Dependabot", rule_id="GHSA-xxxx", severity="critical", state="open" if closed is None else "fixed",
+                created_at=ids["deployed_at"] - timedelta(days=10), fixed_at=closed, dismissed_at=None,
+                dismissed_reason=None, closed_at=closed, commit_sha=None, location_uri=None, html_url=None)
+    got = org.evaluate("CM-08")
+    assert got[open_alert["change_id"]] == ("fail", "1 open critical/high finding(s): critical GHSA-xxxx")
+    assert got[fixed_before["change_id"]][0] == "pass"

@@ -3,6 +3,7 @@ with
 changes as (select * from int_changes_in_period),
 scans as (select * from int_scans_unioned),
 results as (select * from int_scan_findings_unioned),
+alerts as (select * from int_security_alerts_unioned),
 params as (select * from eval_params),
 scans_before as (
     select changes.change_id, scans.scan_file, scans.run_index, scans.tool_name
@@ -18,6 +19,23 @@ blocking as (
     join results on results.scan_file = scans_before.scan_file and results.run_index = scans_before.run_index
     where not results.is_suppressed and list_contains(params.blocking_severities, results.severity)
     group by scans_before.change_id
+),
+open_alerts as (
+    -- code-scanning / Dependabot alerts of the repository open at deploy time
+    select changes.change_id, count(*) as count_blocking,
+           list(distinct alerts.severity || ' ' || alerts.rule_id order by alerts.severity || ' ' || alerts.rule_id) as findings
+    from changes
+    cross join params
+    join alerts on alerts.repo = changes.repo
+               and alerts.created_at <= changes.deployed_at
+               and (alerts.closed_at is null or alerts.closed_at > changes.deployed_at)
+    where list_contains(params.blocking_severities, alerts.severity)
+    group by changes.change_id
+),
+blocking_all as (
+    select change_id, sum(count_blocking) as count_blocking, flatten(list(findings)) as findings
+    from (select * from blocking union all select * from open_alerts)
+    group by change_id
 ),
 scanned as (
     select change_id, count(*) as count_scans, list(distinct tool_name order by tool_name) as tools
@@ -43,6 +61,6 @@ evaluated as (
                     'blocking_findings', blocking.findings) as evidence
     from changes
     left join scanned using (change_id)
-    left join blocking using (change_id)
+    left join blocking_all as blocking using (change_id)
 )
 select * from evaluated
