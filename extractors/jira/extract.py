@@ -38,7 +38,13 @@ DC_ISSUES = Stream(system=SYSTEM, name="issues", path="/rest/api/2/search", reco
                    primary_key=("id", "key"), paginator=StartAtPaginator(), partition_keys=("jql",),
                    cursor_field="fields.updated")
 
-STREAMS: tuple[Stream, ...] = (CLOUD_ISSUES,)
+# Cloud's search embeds at most 100 histories per issue; the rest are paged from the issue's
+# changelog (`values`, startAt/isLast). Data Center's search returns the whole changelog.
+CHANGELOGS = Stream(system=SYSTEM, name="changelogs", path="/rest/api/3/issue/{issue_id}/changelog",
+                    records_key="values", primary_key=("id",), paginator=StartAtPaginator(),
+                    params={"maxResults": 100}, missing_ok=True)
+
+STREAMS: tuple[Stream, ...] = (CLOUD_ISSUES, CHANGELOGS)
 
 
 def jira_client(
@@ -87,6 +93,15 @@ def reading_context(config: JiraSource) -> dict[str, Any]:
     }
 
 
+def _changelog_extent(issue: Any) -> dict[str, Any]:
+    """Only what the follow-up needs: the issue id and how much of its changelog was embedded."""
+    changelog = issue.get("changelog") or {}
+    histories = changelog.get("histories") or []
+    total = changelog.get("total")
+    return {"id": issue.get("id"), "embedded": len(histories),
+            "total": total if isinstance(total, int) else len(histories)}
+
+
 def requested_fields(config: JiraSource) -> str:
     extra = [*config.fields.values(), config.category_field, config.approvers_field, config.approved_at_field]
     return ",".join(dict.fromkeys([*BASE_FIELDS, *(f for f in extra if f)]))
@@ -108,7 +123,11 @@ def extract_jira(
     context = {"jql": config.jql, "reading": reading_context(config)}
     try:
         with Extraction(SYSTEM, "issues", landing, run_id, client, unit_context={"jql": config.jql}) as ex:
-            ex.run(stream, [context], params=params)
+            issues = ex.run(stream, [context], params=params, keep=_changelog_extent)
+            truncated = [{**context, "issue_id": r.payload["id"]} for r in issues
+                         if r.payload["total"] > r.payload["embedded"]]
+            if stream is CLOUD_ISSUES:
+                ex.run(CHANGELOGS, truncated)   # lands the stream (empty when nothing was cut)
             return [ex.finish()]
     finally:
         if own:

@@ -36,7 +36,7 @@ class StartAtPaginator:
         start = _int(body.get("startAt"), _int(params.get("startAt"), 0))
         following = start + count_records
         total = body.get("total")
-        if isinstance(total, int) and following >= total:
+        if body.get("isLast") is True or (isinstance(total, int) and following >= total):
             return None
         return response.request.url.copy_set_param("startAt", following)
 

@@ -256,3 +256,20 @@ def test_second_run_asks_only_for_issues_updated_since_the_cursor(tmp_path: Path
     query = second["files"][0]["query"]
     # cursor 2026-07-03 01:00 UTC minus the 24 h overlap
     assert 'updated >= "2026/07/02 01:00"' in query, query
+
+
+def test_changelog_cut_short_in_the_search_is_paged_from_the_issue(tmp_path: Path, warehouse) -> None:
+    """Cloud embeds at most 100 histories; the approval in history 101+ must still count."""
+    early = [_history(str(100 + i), "acc-bob", "2026-07-01T10:00:00.000+0000",
+                      {"field": "Sprint", "fieldId": "customfield_10020", "from": None, "to": "5"}) for i in range(3)]
+    approval = _history("900", "acc-lena", "2026-07-02T12:00:00.000+0000", _status_item(APPROVED, "Approved"))
+    issue = _issue(7, histories=early)
+    issue["changelog"]["total"] = 4                       # one more history than embedded
+    root = _site(tmp_path / "site", [issue])
+    write_json(root, f"rest/api/3/issue/{issue['id']}/changelog",
+               {"startAt": 0, "maxResults": 100, "total": 4, "isLast": True, "values": [*early, approval]})
+    manifest = read_manifest(extract_jira(_config(root), tmp_path / "landing", "r1")[0])
+    assert {f["stream"]: f["records"] for f in manifest["files"]} == {"issues": 1, "changelogs": 4}
+    con = warehouse(tmp_path / "landing")
+    rows = con.execute("select sys_id, approver_sys_id from stg_jira__approvals").fetchall()
+    assert rows == [("900-0", "acc-lena")]

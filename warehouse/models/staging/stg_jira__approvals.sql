@@ -4,6 +4,9 @@
 -- first; each transition is its own row, so a re-approval after a reopen is a later row.
 -- With `approvers_field` configured, each user of that field is an approval at
 -- `approved_at_field` (else the issue's update time). sys_id = history id || '-' || item index.
+-- Histories come from the search's embedded changelog and, for issues whose changelog was cut
+-- short there, from the issue's changelog pages (raw.jira__changelogs); a history read both
+-- ways is one row.
 with
 issues as (
     select _extracted_at, _payload as p, _context -> 'reading' as r
@@ -14,6 +17,10 @@ histories as (
     select _extracted_at, p ->> 'id' as issue_id, r,
            unnest(coalesce(json_extract(p, '$.changelog.histories[*]'), [])) as h
     from issues
+    union all
+    -- histories beyond those embedded in the search (Cloud embeds at most 100 per issue)
+    select _extracted_at, _context ->> 'issue_id', _context -> 'reading', _payload
+    from raw.jira__changelogs
 ),
 items as (
     select _extracted_at, issue_id, r, h,
