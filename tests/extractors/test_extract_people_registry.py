@@ -90,4 +90,4 @@ def test_every_staging_view_in_the_contract_exists_and_builds_empty(tmp_path: Pa
         described = [row[0] for row in con.execute(f"describe {view}").fetchall()]
         assert described == expected, view
         assert con.execute(f"select count(*) from {view}").fetchone()[0] == 0
-    assert len(named) == 18
+    assert len(named) == 20
