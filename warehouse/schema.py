@@ -21,6 +21,20 @@ RAW_COLUMNS = """
     _payload      JSON    NOT NULL
 """
 
+# Shared vocabulary of every scanner's staging view: one severity scale, one SARIF level each.
+MACROS = [
+    """create or replace macro normalized_severity(word) as
+        case lower(trim(word))
+            when 'critical' then 'critical' when 'high' then 'high' when 'medium' then 'medium'
+            when 'moderate' then 'medium' when 'low' then 'low' else 'none'
+        end""",
+    """create or replace macro severity_level(severity) as
+        case severity
+            when 'critical' then 'error' when 'high' then 'error' when 'medium' then 'warning'
+            when 'low' then 'note' else 'none'
+        end""",
+]
+
 DDL = [
     "create schema if not exists raw",
     """create table if not exists raw._manifests (
@@ -54,7 +68,7 @@ DDL = [
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table the warehouse needs; safe to call on an existing warehouse."""
-    for statement in DDL:
+    for statement in DDL + MACROS:
         con.execute(statement)
     create_raw_tables(con)
 

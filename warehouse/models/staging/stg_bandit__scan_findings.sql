@@ -31,10 +31,7 @@ current_findings as (
 ),
 judged as (
     select *,
-           case lower(trim(f.issue_severity))
-               when 'critical' then 'critical' when 'high' then 'high' when 'medium' then 'medium'
-               when 'moderate' then 'medium' when 'low' then 'low' else 'none'
-           end as severity
+           normalized_severity(f.issue_severity) as severity
     from current_findings
 ),
 final as (
@@ -44,8 +41,7 @@ final as (
         coalesce(try_cast(rc.sidecar_scanned_at as timestamptz), try_cast(rp.generated_at as timestamptz),
                  try_cast(rc.file_mtime as timestamptz)) as scanned_at,
         f.test_id as rule_id,
-        case severity when 'critical' then 'error' when 'high' then 'error' when 'medium' then 'warning'
-                      when 'low' then 'note' else 'none' end as level,
+        severity_level(severity) as level,
         cast(null as double) as security_severity,
         severity,
         coalesce(false, false) as is_suppressed,

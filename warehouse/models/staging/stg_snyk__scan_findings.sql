@@ -32,10 +32,7 @@ current_findings as (
 ),
 judged as (
     select *,
-           case lower(trim(coalesce(f.severityWithCritical, f.severity)))
-               when 'critical' then 'critical' when 'high' then 'high' when 'medium' then 'medium'
-               when 'moderate' then 'medium' when 'low' then 'low' else 'none'
-           end as severity
+           normalized_severity(coalesce(f.severityWithCritical, f.severity)) as severity
     from current_findings
 ),
 final as (
@@ -45,8 +42,7 @@ final as (
         coalesce(try_cast(rc.sidecar_scanned_at as timestamptz), try_cast(null as timestamptz),
                  try_cast(rc.file_mtime as timestamptz)) as scanned_at,
         f.id as rule_id,
-        case severity when 'critical' then 'error' when 'high' then 'error' when 'medium' then 'warning'
-                      when 'low' then 'note' else 'none' end as level,
+        severity_level(severity) as level,
         f.cvssScore as security_severity,
         severity,
         coalesce(c.kind = 'ignored', false) as is_suppressed,

@@ -49,10 +49,7 @@ current_findings as (
 ),
 judged as (
     select *,
-           case lower(trim(f.Severity))
-               when 'critical' then 'critical' when 'high' then 'high'
-               when 'medium' then 'medium' when 'low' then 'low' else 'none'
-           end as severity,
+           normalized_severity(f.Severity) as severity,
            coalesce(f.VulnerabilityID, f.ID, f.RuleID) as rule_id
     from current_findings
 ),
@@ -63,8 +60,7 @@ final as (
         coalesce(try_cast(rc.sidecar_scanned_at as timestamptz), try_cast(rp.CreatedAt as timestamptz),
                  try_cast(rc.file_mtime as timestamptz)) as scanned_at,
         rule_id,
-        case severity when 'critical' then 'error' when 'high' then 'error' when 'medium' then 'warning'
-                      when 'low' then 'note' else 'none' end as level,
+        severity_level(severity) as level,
         f.CVSS.nvd.V3Score as security_severity,
         severity,
         coalesce(c.kind = 'modified' or (c.kind = 'vulnerability' and f.Status = 'not_affected'), false) as is_suppressed,
