@@ -49,6 +49,22 @@ def parse_timestamp(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def at_or_after(value: Any, since: datetime | None) -> bool:
+    """Is a record's timestamp at or after `since`? (No `since`, or no readable time: keep it.)"""
+    if since is None:
+        return True
+    parsed = parse_timestamp(value)
+    return parsed is None or parsed >= since
+
+
+def int_id(value: Any) -> int:
+    """A numeric id for ordering; 0 when the source sent something else."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def dig(record: Any, dotted: str) -> Any:
     """`fields.updated` -> record["fields"]["updated"] (a cursor may sit below the top level)."""
     for key in dotted.split("."):

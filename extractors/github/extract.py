@@ -31,6 +31,7 @@ from extractors.core import (
     ApiClient, EnvCredentialAuth, Extraction, ExtractionError, Record, as_utc, folder_root, parse_timestamp,
     raise_collected,
 )
+from extractors.core.engine import at_or_after, int_id
 from extractors.core.incremental import unit_since
 from extractors.github.more import extract_github_people, extract_repo_more
 from extractors.github.streams import (
@@ -156,7 +157,7 @@ def extract_github_repo(
 
             # 1. deployments and statuses
             deployments = ex.run(DEPLOYMENTS, [ctx], params=paged, keep=_deployment_fields)
-            recent = [d for d in deployments if _at_or_after(d.payload.get("created_at"), since)]
+            recent = [d for d in deployments if at_or_after(d.payload.get("created_at"), since)]
             statuses = ex.run(DEPLOYMENT_STATUSES, DEPLOYMENT_STATUSES.contexts_from_parent(
                 (d.context, d.payload) for d in recent), params=paged, keep=_status_fields)
             first_success = _first_success(statuses)
@@ -166,7 +167,7 @@ def extract_github_repo(
             # 2. pull requests, and reviews + commits of the merged ones
             prs = ex.run(PULL_REQUESTS, [ctx], params=paged, since=since, keep=_pr_fields)
             merged = [(p.context, p.payload) for p in prs
-                      if p.payload.get("merged_at") and _at_or_after(p.payload.get("updated_at"), since)]
+                      if p.payload.get("merged_at") and at_or_after(p.payload.get("updated_at"), since)]
             ex.run(REVIEWS, REVIEWS.contexts_from_parent(merged), params=paged)
             ex.run(PR_COMMITS, PR_COMMITS.contexts_from_parent(merged), params=paged)
 
@@ -203,7 +204,7 @@ def compare_pairs(
     that pairs each change with its predecessor, so every pair it looks up was fetched.
     """
     successful = sorted(
-        (first_success[d.payload["id"]], _int_id(d.payload["id"]), d.payload.get("sha"))
+        (first_success[d.payload["id"]], int_id(d.payload["id"]), d.payload.get("sha"))
         for d in deployments
         if d.payload.get("environment") in production and d.payload.get("id") in first_success
     )
@@ -224,7 +225,7 @@ def _predecessor(
     recent_ids = {d.payload.get("id") for d in recent}
     older = [d for d in deployments
              if d.payload.get("id") not in recent_ids and d.payload.get("environment") in production]
-    older.sort(key=lambda d: (parse_timestamp(d.payload.get("created_at")) or _EPOCH, _int_id(d.payload.get("id"))),
+    older.sort(key=lambda d: (parse_timestamp(d.payload.get("created_at")) or _EPOCH, int_id(d.payload.get("id"))),
                reverse=True)
     for d in older:
         statuses = ex.run(DEPLOYMENT_STATUSES, DEPLOYMENT_STATUSES.contexts_from_parent([(d.context, d.payload)]),
@@ -246,20 +247,6 @@ def _first_success(statuses: list[Record]) -> dict[Any, datetime]:
         if at is not None and (dep not in first or at < first[dep]):
             first[dep] = at
     return first
-
-
-def _at_or_after(value: Any, since: datetime | None) -> bool:
-    if since is None:
-        return True
-    parsed = parse_timestamp(value)
-    return parsed is None or parsed >= since
-
-
-def _int_id(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _deployment_fields(p: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import httpx
 from extractors.core import (
     ApiClient, Extraction, ExtractionError, Record, as_utc, folder_root, parse_timestamp, raise_collected,
 )
+from extractors.core.engine import at_or_after, int_id
 from extractors.gitlab.http import PrivateTokenAuth, RateLimitHeaders
 from extractors.gitlab.streams import (
     COMMIT_MERGE_REQUESTS, COMPARES, DEPLOYMENTS, GROUP_PROJECTS, JOBS, MERGE_REQUESTS, MR_APPROVALS,
@@ -122,14 +123,14 @@ def extract_gitlab_project(
             # 2. merge requests; approvals, notes and commits of the merged ones
             mrs = ex.run(MERGE_REQUESTS, [ctx], params=paged, since=since, keep=_mr_fields)
             merged = [(m.context, m.payload) for m in mrs
-                      if m.payload.get("merged_at") and _at_or_after(m.payload.get("updated_at"), since)]
+                      if m.payload.get("merged_at") and at_or_after(m.payload.get("updated_at"), since)]
             ex.run(MR_APPROVALS, MR_APPROVALS.contexts_from_parent(merged))
             ex.run(MR_NOTES, MR_NOTES.contexts_from_parent(merged), params=paged)
             ex.run(MR_COMMITS, MR_COMMITS.contexts_from_parent(merged), params=paged)
 
             # 3. pipelines and jobs of deployed production shas
             recent_production = [d for d in deployments if d.payload["environment"] in production
-                                 and _at_or_after(d.payload.get("created_at"), since)]
+                                 and at_or_after(d.payload.get("created_at"), since)]
             shas = list(dict.fromkeys(d.payload["sha"] for d in recent_production if d.payload.get("sha")))
             pipelines = ex.run(PIPELINES, [{**ctx, "sha": s} for s in shas], params=paged,
                                keep=lambda p: {"id": p.get("id")})
@@ -164,7 +165,7 @@ def compare_pairs(
     """Contexts {repo, project, base, head} for consecutive successful production deployments
     (with `since`: only pairs whose later deployment succeeded at or after it)."""
     successful = sorted(
-        (d.payload["succeeded_at"], _int_id(d.payload.get("id")), d.payload.get("sha"))
+        (d.payload["succeeded_at"], int_id(d.payload.get("id")), d.payload.get("sha"))
         for d in deployments
         if d.payload.get("environment") in production and d.payload.get("succeeded_at") is not None
     )
@@ -177,20 +178,6 @@ def compare_pairs(
             seen.add((base, head))
             pairs.append({**project_context(repo), "base": base, "head": head})
     return pairs
-
-
-def _at_or_after(value: Any, since: datetime | None) -> bool:
-    if since is None:
-        return True
-    parsed = parse_timestamp(value)
-    return parsed is None or parsed >= since
-
-
-def _int_id(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _deployment_fields(p: Mapping[str, Any]) -> dict[str, Any]:
