@@ -22,6 +22,7 @@ err = Console(stderr=True)
 
 DEMO_CONFIG = Path("out/demo/changetrail.toml")
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="changetrail.toml (default: ./changetrail.toml, else the demo's)")
+REEVALUATE_OPTION = typer.Option(False, "--reevaluate", help="a sealed period: store a new, versioned run beside the sealed one")
 
 
 def _fail_cleanly(fn):
@@ -32,11 +33,13 @@ def _fail_cleanly(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from extractors.core.errors import ExtractionError
+        from warehouse.exceptions import ExceptionsError
         from warehouse.load import LoadError
+        from warehouse.sealing import SealError
 
         try:
             return fn(*args, **kwargs)
-        except (ExtractionError, LoadError) as exc:
+        except (ExtractionError, LoadError, SealError, ExceptionsError) as exc:
             err.print(f"[red]{exc}[/]")
             for note in getattr(exc, "__notes__", []):
                 err.print(note)
@@ -105,11 +108,11 @@ def _clear_previous_demo(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-def _run_flow(config_path: Path, period: str, evaluated_at: Optional[datetime] = None):
+def _run_flow(config_path: Path, period: str, evaluated_at: Optional[datetime] = None, reevaluate: bool = False):
     from flows.evidence_run import evidence_run
 
     try:
-        return evidence_run(period=period, config_path=config_path, evaluated_at=evaluated_at)
+        return evidence_run(period=period, config_path=config_path, evaluated_at=evaluated_at, reevaluate=reevaluate)
     except ConfigError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
@@ -117,9 +120,10 @@ def _run_flow(config_path: Path, period: str, evaluated_at: Optional[datetime] =
 
 @app.command()
 @_fail_cleanly
-def run(period: str = typer.Option(..., help="quarter, e.g. 2026Q3"), config: Optional[Path] = CONFIG_OPTION):
+def run(period: str = typer.Option(..., help="quarter, e.g. 2026Q3"), config: Optional[Path] = CONFIG_OPTION,
+        reevaluate: bool = REEVALUATE_OPTION):
     """Extract every configured source, load, evaluate the controls and render the reports (Prefect flow)."""
-    result = _run_flow(_config_path(config), period)
+    result = _run_flow(_config_path(config), period, reevaluate=reevaluate)
     for path in result.reports:
         console.print(str(path))
 
@@ -148,11 +152,82 @@ def extract(config: Optional[Path] = CONFIG_OPTION,
 
 
 @app.command()
-def reconcile(period: str = typer.Option(...), config: Optional[Path] = CONFIG_OPTION):
+@_fail_cleanly
+def reconcile(period: str = typer.Option(...), config: Optional[Path] = CONFIG_OPTION,
+              reevaluate: bool = REEVALUATE_OPTION):
     """Evaluate every control for a period over what is loaded (no Prefect)."""
     from flows import pipeline
 
-    console.print(pipeline.reconcile(_load(config), period))
+    console.print(pipeline.reconcile(_load(config), period, reevaluate=reevaluate))
+
+
+@app.command()
+@_fail_cleanly
+def seal(period: str = typer.Option(..., help="quarter, e.g. 2026Q3"), config: Optional[Path] = CONFIG_OPTION,
+         by: Optional[str] = typer.Option(None, help="who seals (default: $USER)"),
+         force: bool = typer.Option(False, "--force", help="seal inside the grace period (recorded)"),
+         verify: bool = typer.Option(False, "--verify", help="only verify an existing seal")):
+    """Freeze a quarter's results and the evidence hashes they used (sealed_periods)."""
+    if verify:
+        return verify_seal(period=period, config=config)
+    from warehouse import sealing
+    from warehouse.schema import connect
+
+    cfg = _load(config)
+    with connect(cfg.warehouse.path) as con:
+        s = sealing.seal(con, period, grace_days=cfg.sealing.grace_days, by=by, force=force)
+    console.print(f"sealed {s.period} at run {s.run_id} by {s.sealed_by}{' (FORCED, inside the grace period)' if s.forced else ''}:"
+                  f" {s.count_results} results, {s.count_outcomes} outcomes, sha256 {s.results_sha256};"
+                  f" {s.count_evidence_files} evidence files, sha256 {s.evidence_sha256}")
+
+
+@app.command("verify-seal")
+@_fail_cleanly
+def verify_seal(period: str = typer.Option(...), config: Optional[Path] = CONFIG_OPTION):
+    """Recompute a sealed quarter's result hashes and its evidence files' SHA-256; name anything altered."""
+    from warehouse.sealing import verify as verify_period
+
+    cfg = _load(config)
+    with _open_readonly(cfg) as con:
+        result = verify_period(con, period, cfg.warehouse.landing)
+    for problem in result.problems:
+        err.print(f"[red]ALTERED[/] {problem}")
+    if not result.ok:
+        raise typer.Exit(1)
+    console.print(f"{result.period} seal verified: run {result.run_id}, {result.checked_files} evidence files unchanged")
+
+
+@app.command()
+@_fail_cleanly
+def diff(period: str = typer.Option(...), config: Optional[Path] = CONFIG_OPTION,
+         run_id: Optional[str] = typer.Option(None, "--run", help="default: the latest run besides the sealed one"),
+         fmt: str = typer.Option("table", "--format", help="table | csv | json")):
+    """Differences between a sealed quarter's run and another run of it (status, new/missing subjects, outcomes)."""
+    from warehouse.sealing import DIFF_COLUMNS, diff_runs
+
+    cfg = _load(config)
+    with _open_readonly(cfg) as con:
+        base, other, rows = diff_runs(con, period, run_id)
+    _emit([tuple(r.values()) for r in rows], DIFF_COLUMNS, fmt, f"{len(rows)} differences · sealed {base} -> {other}")
+
+
+def _emit(rows: list[tuple], columns: list[str], fmt: str, title: str) -> None:
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        print(json.dumps([dict(zip(columns, r)) for r in rows], indent=2, default=str))
+    elif fmt == "table":
+        table = Table(title=title)
+        for name in columns:
+            table.add_column(name, overflow="fold")
+        for r in rows:
+            table.add_row(*[_cell(v) for v in r])
+        console.print(table)
+    else:
+        err.print(f"[red]--format must be table, csv or json, not {fmt!r}[/]")
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -179,15 +254,23 @@ def findings(config: Optional[Path] = CONFIG_OPTION,
         if run_id is None:
             err.print("[red]No evaluation run yet.[/] Run `changetrail run --period 2026Q3`.")
             raise typer.Exit(2)
+        # the register exception covering a failure (a warehouse from before the register has none)
+        has_register = con.execute("select count(*) from information_schema.tables"
+                                   " where table_name = 'result_exceptions'").fetchone()[0] > 0
+        excepted = ("(select run_id, control_id, subject_id, exception_id || ': ' || justification as exception"
+                    " from result_exceptions)" if has_register else
+                    "(select null as run_id, null as control_id, null as subject_id, null as exception)")
         rows = con.execute(
-            """select r.control_id, c.title, r.subject_id, r.status, r.reason, r.period
+            f"""select r.control_id, c.title, r.subject_id, r.status, r.reason, r.period, x.exception
                from control_results r left join control_catalog c using (control_id)
+               left join {excepted} x on x.run_id = r.run_id and x.control_id = r.control_id
+                    and x.subject_id = r.subject_id
                where r.run_id = $run and ($all or r.status in ('fail', 'error'))
                  and ($controls is null or list_contains($controls, r.control_id))
                order by r.control_id, r.subject_id""",
             {"run": run_id, "all": all_statuses, "controls": [c.upper() for c in control] if control else None},
         ).fetchall()
-    columns = ["control_id", "title", "subject_id", "status", "reason", "period"]
+    columns = ["control_id", "title", "subject_id", "status", "reason", "period", "exception"]
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
@@ -200,8 +283,9 @@ def findings(config: Optional[Path] = CONFIG_OPTION,
         table.add_column("subject", no_wrap=True)
         table.add_column("status", no_wrap=True)
         table.add_column("reason", overflow="fold")
+        table.add_column("exception", overflow="fold")
         for r in rows:
-            table.add_row(r[0], r[2], r[3], r[4] or "")
+            table.add_row(r[0], r[2], r[3], r[4] or "", r[6] or "")
         console.print(table)
     else:
         err.print(f"[red]--format must be table, csv or json, not {fmt!r}[/]")
@@ -269,6 +353,20 @@ def doctor(config: Optional[Path] = CONFIG_OPTION):
     render(checks, console)
     if any(not c.ok for c in checks):
         raise typer.Exit(1)
+
+
+@app.command()
+def init(path: Path = typer.Option(Path("changetrail.toml"), "--path", help="where to write the config"),
+         force: bool = typer.Option(False, "--force", help="overwrite an existing file")):
+    """Write a commented changetrail.toml with every section and the SOC2-CHG-001 defaults."""
+    from flows.init_config import ConfigExists, write_config
+
+    try:
+        written = write_config(path, force=force)
+    except ConfigExists as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"wrote {written}: uncomment your sources, then `changetrail doctor --config {written}`")
 
 
 def main() -> None:

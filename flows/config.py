@@ -18,7 +18,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class GitHubSource(_Strict):
+class _HttpSource(_Strict):
+    freshness_hours: float = Field(36, description="EV-01: evidence older than this at evaluation time is stale")
+
+
+class _FileSource(_Strict):
+    freshness_hours: float = Field(24 * 7, description="EV-01: evidence older than this at evaluation time is stale")
+
+
+class GitHubSource(_HttpSource):
     base_url: str = "https://api.github.com"
     token_env: str = "GITHUB_TOKEN"
     org: str
@@ -39,7 +47,7 @@ class GitHubSource(_Strict):
     team_roles: dict[str, str] = Field(default_factory=dict, description="team slug -> role, e.g. senior-engineers = 'senior_engineer'")
 
 
-class GitLabSource(_Strict):
+class GitLabSource(_HttpSource):
     base_url: str = "https://gitlab.com/api/v4"
     token_env: str = "GITLAB_TOKEN"
     group: str | None = Field(None, description="group id or full path; its projects (with subgroups) are read")
@@ -50,7 +58,7 @@ class GitLabSource(_Strict):
     max_retries: int = 5
 
 
-class ServiceNowSource(_Strict):
+class ServiceNowSource(_HttpSource):
     base_url: str
     user_env: str = "SERVICENOW_USER"
     password_env: str = "SERVICENOW_PASSWORD"
@@ -59,7 +67,7 @@ class ServiceNowSource(_Strict):
     password_secret_block: str | None = Field(None, description="Prefect Secret block holding the password")
 
 
-class PagerDutySource(_Strict):
+class PagerDutySource(_HttpSource):
     base_url: str = "https://api.pagerduty.com"
     token_env: str = "PAGERDUTY_TOKEN"
     page_size: int = 100
@@ -67,7 +75,7 @@ class PagerDutySource(_Strict):
     token_secret_block: str | None = Field(None, description="Prefect Secret block holding the token (instead of token_env)")
 
 
-class JiraSource(_Strict):
+class JiraSource(_HttpSource):
     """Jira Cloud (`deployment = "cloud"`: basic auth e-mail + API token) or Data Center
     (`"datacenter"`: bearer personal access token in `token_env`)."""
 
@@ -92,15 +100,15 @@ class JiraSource(_Strict):
     approved_at_field: str | None = Field(None, description="date field of the approvers field's approval")
 
 
-class SarifSource(_Strict):
+class SarifSource(_FileSource):
     path: Path
 
 
-class PeopleSource(_Strict):
+class PeopleSource(_FileSource):
     path: Path
 
 
-class ScannersSource(_Strict):
+class ScannersSource(_FileSource):
     """Scanner JSON reports (Trivy, Snyk, pip-audit, Checkov, Bandit, GitLab SAST) under `path`."""
 
     path: Path
@@ -108,7 +116,7 @@ class ScannersSource(_Strict):
                               description="regex on the file's path under `path`: named groups owner, repo, sha")
 
 
-class DeployLogSource(_Strict):
+class DeployLogSource(_FileSource):
     """Deployments from any CD tool as JSON Lines or CSV (`path`: a file or a folder of them)."""
 
     path: Path
@@ -124,7 +132,7 @@ K8S_RESOURCES = ["deployments", "statefulsets", "daemonsets", "cronjobs", "jobs"
                  "services", "ingresses", "roles", "rolebindings", "clusterroles", "clusterrolebindings"]
 
 
-class K8sAuditSource(_Strict):
+class K8sAuditSource(_FileSource):
     """Kubernetes audit logs (audit.k8s.io/v1 Event JSON lines): `path/<cluster>/*.log|*.json[l][.gz]`."""
 
     path: Path
@@ -136,7 +144,7 @@ class K8sAuditSource(_Strict):
         "'<namespace>/<name>' or '<namespace>' -> repository (owner/name) the workload is deployed from"))
 
 
-class CloudTrailSource(_Strict):
+class CloudTrailSource(_FileSource):
     """AWS CloudTrail log files (`{"Records": [...]}`, .json or .json.gz) under `path`."""
 
     path: Path
@@ -166,6 +174,45 @@ class Warehouse(_Strict):
     landing: Path = Path("landing")
 
 
+class Approvers(_Strict):
+    """§1: the roles whose ticket approvals a category needs, each held by a different person (CM-10)."""
+
+    normal: list[str] = Field(default_factory=lambda: ["eng_lead", "qa"], description="Normal: Engineering Lead + QA")
+    major: list[str] = Field(default_factory=lambda: ["eng_lead", "ciso"], description="Major: Engineering Lead + CISO")
+
+
+class TicketCategories(_Strict):
+    """§1: how a ticket system's change type (and risk) becomes a policy category."""
+
+    types: dict[str, Literal["Standard", "Normal", "Emergency"]] = Field(
+        default_factory=lambda: {"standard": "Standard", "normal": "Normal", "emergency": "Emergency"},
+        description="ticket type (case-insensitive) -> category; other types are 'unknown'")
+    major_risks: list[str] = Field(default_factory=lambda: ["1", "2"],
+                                   description="risk values that make a Normal change Major")
+
+
+class Categories(_Strict):
+    servicenow: TicketCategories = Field(default_factory=TicketCategories, description="change_request.type and risk")
+    jira: TicketCategories = Field(default_factory=TicketCategories, description="after the source's own categories/risks maps")
+
+
+class Schedule(_Strict):
+    """§2 Schedule (read by CM-13): deploy in a maintenance window, not in peak hours, with notice."""
+
+    time_zone: str = Field("UTC", description="IANA zone the windows and peak hours are written in")
+    maintenance_windows: list[str] = Field(default_factory=list, description=(
+        "'<days> HH:MM-HH:MM', e.g. 'Tue,Thu 22:00-02:00'; empty = any time outside peak hours"))
+    peak_hours: list[str] = Field(default_factory=lambda: ["Mon-Fri 09:00-17:00"], description="same form as the windows")
+    notice_hours: int = Field(24, description="stakeholders notified at least this long before the deployment")
+
+
+SENSITIVE_PATHS = {
+    "auth": ["**/auth/**", "**/*auth*", "**/login/**", "**/session*/**", "**/permission*/**", "**/rbac/**"],
+    "data_access": ["**/migrations/**", "**/*.sql", "**/schema*/**", "**/repositories/**", "**/dao/**"],
+    "encryption": ["**/crypto/**", "**/*crypt*", "**/kms/**", "**/tls/**", "**/secrets/**", "**/certs/**"],
+}
+
+
 class Policy(_Strict):
     """SOC2-CHG-001 as numbers and names. Clause references in the comments."""
 
@@ -181,6 +228,11 @@ class Policy(_Strict):
     rollback_incident_window_hours: int = 24
     post_incident_review_marker: str = "post-incident review"
     rollback_tasks: list[str] = Field(default_factory=lambda: ["deploy:rollback"])
+    # §4 rollback plan (CM-12): part -> regex (RE2 syntax) that must match the ticket's backout_plan
+    rollback_plan_parts: dict[str, str] = Field(default_factory=lambda: {
+        "trigger": "(?i)trigger|roll ?back when", "steps": "(?i)steps?|procedure", "owner": "(?i)owner",
+        "verification": "(?i)verif", "time_estimate": "(?i)(time|estimate|minutes|hours)"})
+    closing_deadline_days: int = Field(5, description="§2 Close, §7: days after deployment to close the ticket (CM-21)")
     # §6 undocumented infra changes (CM-07): runtime changes must come from the pipeline
     pipeline_identities: list[str] = Field(default_factory=lambda: [
         "system:serviceaccount:argocd:*", "system:serviceaccount:flux-system:*",
@@ -191,6 +243,17 @@ class Policy(_Strict):
     runtime_ignored_identities: list[str] = Field(default_factory=lambda: [
         "system:kube-controller-manager", "system:kube-scheduler", "system:apiserver",
         "system:node:*", "system:serviceaccount:kube-system:*"], description="the cluster's own controllers")
+    # §1 categories: how each ticket system's type/risk is recognized, and who must approve each
+    categories: Categories = Field(default_factory=Categories)
+    approvers: Approvers = Field(default_factory=Approvers)
+    # §5 emergency: verbal approval (CISO, or Engineering Lead when the CISO is unavailable), CISO sign-off
+    emergency_verbal_approver_roles: list[str] = Field(default_factory=lambda: ["ciso", "eng_lead"])
+    emergency_signoff_roles: list[str] = Field(default_factory=lambda: ["ciso"], description="retroactive sign-off (CM-16)")
+    # §2 Review: security reviews changes touching auth, data access or encryption (CM-18)
+    sensitive_paths: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in SENSITIVE_PATHS.items()},
+                                                  description="area -> globs on changed file paths")
+    security_approver_roles: list[str] = Field(default_factory=lambda: ["ciso", "security"])
+    schedule: Schedule = Field(default_factory=Schedule)               # §2 Schedule (CM-13)
 
 
 class Reports(_Strict):
@@ -198,11 +261,28 @@ class Reports(_Strict):
     out: Path = Path("reports")
 
 
+class Sealing(_Strict):
+    """`changetrail seal` (warehouse/sealing.py): a quarter can be sealed this long after it ends."""
+
+    grace_days: int = Field(15, ge=0, description="days after the quarter's end before it may be sealed (--force overrides, recorded)")
+
+
+class Exceptions(_Strict):
+    """The exceptions register (warehouse/exceptions.py): documented, approved deviations."""
+
+    path: Path = Field(Path("exceptions.yaml"), description="YAML or CSV the compliance team edits; absent = none")
+    approver_roles: list[str] = Field(default_factory=lambda: ["ciso", "eng_lead"],
+                                      description="an exception counts only if its approver has one of these roles")
+    allow_retroactive: bool = Field(False, description="count exceptions approved after the deployment they cover")
+
+
 class Config(_Strict):
     warehouse: Warehouse = Field(default_factory=Warehouse)
     sources: Sources = Field(default_factory=Sources)
     policy: Policy = Field(default_factory=Policy)
     reports: Reports = Field(default_factory=Reports)
+    sealing: Sealing = Field(default_factory=Sealing)
+    exceptions: Exceptions = Field(default_factory=Exceptions)
     teams: dict[str, str] = Field(default_factory=dict, description="repo (owner/name) -> team")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -248,6 +328,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     config.warehouse.path = fix(config.warehouse.path)
     config.warehouse.landing = fix(config.warehouse.landing)
     config.reports.out = fix(config.reports.out)
+    config.exceptions.path = fix(config.exceptions.path)
     if config.sources.sarif:
         config.sources.sarif.path = fix(config.sources.sarif.path)
     if config.sources.people:

@@ -26,8 +26,9 @@ def load_landed(config: Config) -> pipeline.LoadSummary:
 
 
 @task(name="reconcile_period")
-def reconcile_period(config: Config, period: str, evaluated_at: datetime | None = None) -> str:
-    return pipeline.reconcile(config, period, evaluated_at)
+def reconcile_period(config: Config, period: str, evaluated_at: datetime | None = None,
+                     reevaluate: bool = False) -> str:
+    return pipeline.reconcile(config, period, evaluated_at, reevaluate)
 
 
 @task(name="render_reports")
@@ -36,7 +37,8 @@ def render_reports(config: Config, period: str, evaluation_run_id: str) -> list[
 
 
 @flow(name="evidence-run", log_prints=False)
-def evidence_run(period: str, config_path: Path, evaluated_at: datetime | None = None) -> pipeline.RunResult:
+def evidence_run(period: str, config_path: Path, evaluated_at: datetime | None = None,
+                 reevaluate: bool = False) -> pipeline.RunResult:
     logger = get_run_logger()
     config = load_config(config_path)
     run_id = pipeline.new_run_id()
@@ -44,8 +46,9 @@ def evidence_run(period: str, config_path: Path, evaluated_at: datetime | None =
     for future in futures:
         future.result()  # a failed source fails the run, naming the source and endpoint
     summary = load_landed(config)
-    evaluation_run_id = reconcile_period(config, period, evaluated_at)
-    paths = render_reports(config, period, evaluation_run_id)
+    evaluation_run_id = reconcile_period(config, period, evaluated_at, reevaluate)
+    # a re-evaluation of a sealed period does not replace its reports: None selects the sealed run
+    paths = render_reports(config, period, None if reevaluate else evaluation_run_id)
     create_table_artifact(
         key="evidence-run-summary",
         table=[{"stream": k, "records": v} for k, v in sorted(summary.records.items())],

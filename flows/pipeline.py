@@ -95,9 +95,11 @@ def load(config: Config) -> LoadSummary:
     return summary
 
 
-def reconcile(config: Config, period: str, evaluated_at: datetime | None = None) -> str:
+def reconcile(config: Config, period: str, evaluated_at: datetime | None = None, reevaluate: bool = False) -> str:
+    """Evaluate `period`; a sealed period raises warehouse.sealing.PeriodSealed unless `reevaluate`
+    (then a new, versioned run is stored beside the sealed one)."""
     with connect(config.warehouse.path) as con:
-        run_id = evaluate(con, config, period, evaluated_at=evaluated_at)
+        run_id = evaluate(con, config, period, evaluated_at=evaluated_at, reevaluate=reevaluate)
     log.info("evaluated %s: run %s", period, run_id)
     return run_id
 

@@ -16,10 +16,10 @@ POPULATION_COLUMNS = (
     "run_id", "period", "change_id", "repo", "service", "team", "deployment_id", "deployment_url",
     "sha", "deployed_at", "deployer_login", "deployer_person_id", "category", "ticket_number",
     "ticket_url", "is_emergency", "is_rollback", "is_baseline", "outcome", "failed_controls",
-    "reasons",
+    "reasons", "exception_ids",
 )
 FINDING_COLUMNS = ("run_id", "period", "control_id", "subject_type", "subject_id", "status",
-                   "reason", "evidence", "evaluated_at")
+                   "reason", "evidence", "evaluated_at", "exception")
 _ISO = "'%Y-%m-%dT%H:%M:%SZ'"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -61,11 +61,15 @@ def write_population_csv(con: duckdb.DuckDBPyConnection, run_id: str, period: st
 
 def write_findings_csv(con: duckdb.DuckDBPyConnection, run_id: str, period: str,
                        out_path: Path) -> Path:
-    """Every control result with status fail or error, with its evidence as JSON text."""
+    """Every control result with status fail or error, with its evidence as JSON text and the
+    exceptions-register entry covering it (`<id>: <justification>`, warehouse/exceptions.py)."""
     cursor = con.execute(
-        f"""select run_id, period, control_id, subject_type, subject_id, status, reason,
-                   evidence::varchar, strftime(timezone('UTC', evaluated_at), {_ISO})
-            from control_results
-            where run_id = ? and period = ? and status in ('fail', 'error')
-            order by control_id, subject_id""", [run_id, period])
+        f"""select r.run_id, r.period, r.control_id, r.subject_type, r.subject_id, r.status, r.reason,
+                   r.evidence::varchar, strftime(timezone('UTC', r.evaluated_at), {_ISO}),
+                   x.exception_id || ': ' || x.justification
+            from control_results r
+            left join result_exceptions x
+                on x.run_id = r.run_id and x.control_id = r.control_id and x.subject_id = r.subject_id
+            where r.run_id = ? and r.period = ? and r.status in ('fail', 'error')
+            order by r.control_id, r.subject_id""", [run_id, period])
     return _write(cursor, FINDING_COLUMNS, out_path)

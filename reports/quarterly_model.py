@@ -206,6 +206,16 @@ class ViolationSection:
 
 
 @dataclass(frozen=True)
+class RegisterException:
+    """A documented deviation from the exceptions register that covered a failure."""
+    exception_id: str
+    control_id: str
+    justification: str
+    approver: str
+    expires: str                        # YYYY-MM-DD (UTC)
+
+
+@dataclass(frozen=True)
 class ExceptionRow:
     change_id: str
     service: str
@@ -214,6 +224,8 @@ class ExceptionRow:
     ticket: str
     bypassed: str                       # the gates that failed and were excepted
     first_reason: str
+    basis: str = "§5 emergency"         # "§5 emergency", "Register" or "§5 emergency + register"
+    register: tuple[RegisterException, ...] = ()
 
 
 @dataclass(frozen=True)

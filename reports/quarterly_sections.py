@@ -11,6 +11,7 @@ from reports.document import (Period, fmt_dt, fmt_int, fmt_rate, fmt_when, outco
                               outcome_label, plural, rate, short_hash, status_css, status_label)
 from reports.quarterly_model import (CategoryRow, ControlRow, EmergencyRow, EmergencySection,
                                      ExceptionRow, ExceptionSection, IncidentRow, LabelValue,
+                                     RegisterException,
                                      RollbackRow, RollbackSection, ServiceRow, StatusCell,
                                      StreamRow, TeamRow, ViolationGroup, ViolationRow,
                                      ViolationSection)
@@ -215,11 +216,22 @@ def exception_section(con, run_id: str, period: Period, total: int, cap: int,
                       csv_name: str) -> ExceptionSection:
     listed = q.changes_where(con, run_id, period, "outcome = 'exception'",
                              "deployed_at, change_id", limit=cap)
-    rows = [ExceptionRow(
-        change_id=c["change_id"], service=c["service"], category=c["category"],
-        deployed_at=fmt_when(c["deployed_at"]), ticket=c["ticket_number"] or "no ticket",
-        bypassed=failed_list(c) or "—",
-        first_reason=clip(c["reasons"][0] if c["reasons"] else "")) for c in listed]
+    register: dict[str, list[RegisterException]] = defaultdict(list)
+    for x in q.register_exceptions(con, run_id, [c["change_id"] for c in listed]):
+        register[x["subject_id"]].append(RegisterException(
+            exception_id=x["exception_id"], control_id=x["control_id"], justification=clip(x["justification"]),
+            approver=x["approver"] or "—", expires=x["expires_at"].strftime("%Y-%m-%d") if x["expires_at"] else "—"))
+    rows = []
+    for c in listed:
+        waived = register.get(c["change_id"], [])
+        covered = {x.control_id for x in waived}
+        basis = ("Register" if covered >= set(c["failed_controls"]) else "§5 emergency + register") if waived \
+            else "§5 emergency"
+        rows.append(ExceptionRow(
+            change_id=c["change_id"], service=c["service"], category=c["category"],
+            deployed_at=fmt_when(c["deployed_at"]), ticket=c["ticket_number"] or "no ticket",
+            bypassed=failed_list(c) or "—",
+            first_reason=clip(c["reasons"][0] if c["reasons"] else ""), basis=basis, register=tuple(waived)))
     return ExceptionSection(total=total, rows=rows, shown=len(rows),
                             more_note=_more_note(total, len(rows), "exceptions", csv_name, "exception"))
 

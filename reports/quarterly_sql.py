@@ -50,10 +50,14 @@ _RUN_SQL = """
 
 
 def evaluation_run(con, period: Period, run_id: str | None) -> Row:
-    """The given run, or the latest finished run of the period (by finished_at)."""
+    """The given run, else the period's sealed run (warehouse/sealing.py), else its latest finished run."""
     if run_id is None:
-        found = rows(con, _RUN_SQL + " where period = ? and finished_at is not null"
-                     " order by finished_at desc, run_id desc limit 1", [period.key])
+        has_seals = rows(con, "select 1 from duckdb_tables() where table_name = 'sealed_periods'")
+        sealed = rows(con, "select run_id from sealed_periods where period = ? order by sealed_at limit 1",
+                      [period.key]) if has_seals else []
+        found = rows(con, _RUN_SQL + " where run_id = ?", [sealed[0]["run_id"]]) if sealed else []
+        found = found or rows(con, _RUN_SQL + " where period = ? and finished_at is not null"
+                              " order by finished_at desc, run_id desc limit 1", [period.key])
         if not found:
             raise ReportError(f"no finished evaluation run for {period.key}: run `reconcile` first")
         return found[0]
@@ -113,6 +117,18 @@ def violating_changes(con, run_id: str, period: Period, limit: int) -> list[Row]
         select * from v
         order by team_violations desc, team, service_violations desc, service, deployed_at, change_id
         limit {int(limit)}""", [run_id, period.key])
+
+
+def register_exceptions(con, run_id: str, change_ids: list[str]) -> list[Row]:
+    """Exceptions-register entries the run applied to these changes' failures (warehouse/exceptions.py);
+    none when the warehouse predates the register."""
+    if not change_ids or not rows(con, "select 1 from duckdb_tables() where table_name = 'result_exceptions'"):
+        return []
+    return rows(con, """
+        select subject_id, control_id, exception_id, justification, approver,
+               timezone('UTC', expires_at) as expires_at
+        from result_exceptions where run_id = ? and list_contains(?, subject_id)
+        order by subject_id, control_id, exception_id""", [run_id, change_ids])
 
 
 def results_for(con, run_id: str, control_ids: list[str], subjects_where: str) -> list[Row]:

@@ -63,6 +63,30 @@ DDL = [
         category VARCHAR, ticket_number VARCHAR, ticket_url VARCHAR, is_emergency BOOLEAN,
         is_rollback BOOLEAN, is_baseline BOOLEAN, outcome VARCHAR NOT NULL,
         failed_controls VARCHAR[], reasons VARCHAR[])""",
+    # the exceptions register (warehouse/exceptions.py): every load of the file, append-only;
+    # the effective register is the latest load; result_exceptions = what each run applied
+    "alter table change_outcomes add column if not exists exception_ids VARCHAR[]",
+    """create table if not exists exceptions_loads (
+        load_id VARCHAR PRIMARY KEY, loaded_at TIMESTAMPTZ NOT NULL, source_path VARCHAR,
+        file_sha256 VARCHAR NOT NULL, count_entries BIGINT)""",
+    """create table if not exists exceptions_register (
+        load_id VARCHAR NOT NULL, loaded_at TIMESTAMPTZ NOT NULL, file_sha256 VARCHAR NOT NULL,
+        entry_no INTEGER, exception_id VARCHAR NOT NULL, control_id VARCHAR NOT NULL,
+        subject_id VARCHAR, scope VARCHAR, valid_from TIMESTAMPTZ, justification VARCHAR NOT NULL,
+        approver VARCHAR, approved_at TIMESTAMPTZ, expires_at TIMESTAMPTZ NOT NULL, ticket VARCHAR)""",
+    """create table if not exists result_exceptions (
+        run_id VARCHAR NOT NULL, control_id VARCHAR NOT NULL, subject_id VARCHAR NOT NULL,
+        exception_id VARCHAR NOT NULL, justification VARCHAR, approver VARCHAR,
+        expires_at TIMESTAMPTZ, file_sha256 VARCHAR)""",
+    # A re-evaluation of a sealed period is a new run: its version and the sealed run it supersedes.
+    "alter table evaluation_runs add column if not exists version INTEGER",
+    "alter table evaluation_runs add column if not exists supersedes VARCHAR",
+    # Sealed quarters (warehouse/sealing.py): append-only, one row per sealed period.
+    """create table if not exists sealed_periods (
+        period VARCHAR NOT NULL, run_id VARCHAR NOT NULL, sealed_at TIMESTAMPTZ NOT NULL,
+        sealed_by VARCHAR NOT NULL, forced BOOLEAN NOT NULL, config_hash VARCHAR,
+        results_sha256 VARCHAR NOT NULL, result_hashes JSON, count_results BIGINT,
+        count_outcomes BIGINT, evidence JSON, evidence_sha256 VARCHAR NOT NULL)""",
 ]
 
 

@@ -25,7 +25,8 @@ def build_ticket(sc, plan: ChangePlan, flags: set[str], key: str, decoy: str | N
     if plan.category == "Standard":
         created = deploy - rng.randint(15 * MINUTE, 2 * DAY)
         approval = "requested" if "standard_not_approved" in flags else "approved"
-        tix.change_request(key, "standard", "4", title, repo.name, requester, created, deploy, approval=approval)
+        cr = tix.change_request(key, "standard", "4", title, repo.name, requester, created, deploy, approval=approval)
+        tix.apply_content_injections(cr, flags, repo.name, deploy)
         return set()
 
     major = plan.category == "Major"
@@ -33,6 +34,7 @@ def build_ticket(sc, plan: ChangePlan, flags: set[str], key: str, decoy: str | N
     type_ = "expedited" if plan.category == "Expedited" else "normal"
     cr = tix.change_request(key, type_, rng.choice(["1", "2"] if major else ["3", "3", "4"]), title, repo.name,
                             requester, created, deploy)
+    tix.apply_content_injections(cr, flags, repo.name, deploy)
     qa = people.with_role("qa")
     head_of_qa = next(p for p in qa if "eng_lead" in p.roles)
     deputy = next(p for p in people.with_role("security") if "ciso" not in p.roles)
@@ -116,6 +118,8 @@ def _emergency(sc, plan: ChangePlan, flags: set[str], key: str, title: str, requ
         cr.review_status = "complete"
     signoff = lead if "emergency_no_ciso_signoff" in flags else people.ciso
     tix.approve(cr, signoff, created + rng.randint(HOUR, 30 * HOUR))
-    cr.closed_at = max(cr.review_date or created, created) + HOUR
-    cr.updated_at = max(cr.updated_at, cr.closed_at)
+    # closed with its outcome once documented (within CM-21's 5 days); the §5 post-hoc review,
+    # up to 5 business days later, is recorded in review_date
+    cr.closed_at = created + rng.randint(HOUR, 6 * HOUR)
+    cr.updated_at = max(cr.updated_at, cr.closed_at, cr.review_date or 0)
     return cr, {signoff.person_id}

@@ -81,6 +81,15 @@ FORWARD = [
     _k("requester_only_approver", "CM-20 CM-10", N, 0.004),
     _k("author_approver_deployer", "CM-20", NM, 0.004),
     _k("author_approver_bot_trigger", "CM-20", N, 0.002),
+    # CM-11 incomplete change request, CM-12 incomplete rollback plan, CM-21 change not closed
+    _k("ticket_missing_test_plan", "CM-11", NSM, 0.004),
+    _k("ticket_missing_risk_assessment", "CM-11", NSM, 0.003),
+    _k("ticket_empty_description", "CM-11", NS, 0.003),
+    _k("ticket_missing_rollback_plan", "CM-11", N, 0.002),        # CM-12 then n/a
+    _k("rollback_plan_missing_owner", "CM-12", NSM, 0.004),
+    _k("rollback_plan_missing_estimate", "CM-12", NS, 0.003),
+    _k("ticket_never_closed", "CM-21", NSM, 0.004),
+    _k("ticket_closed_late", "CM-21", NSM, 0.003),
     # traps: the spec says pass
     _k("trap_changes_requested_then_approved", "", NSM, 0.020),
     _k("trap_reapproved_after_push", "", NSM, 0.010),

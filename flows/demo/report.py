@@ -139,6 +139,8 @@ rollback_incident_priorities = {lst(p.rollback_incident_priorities)}
 rollback_incident_window_hours = {p.rollback_incident_window_hours}
 post_incident_review_marker = "{p.post_incident_review_marker}"
 rollback_tasks = {lst(p.rollback_tasks)}
+rollback_plan_parts = {{ {", ".join(f"{k} = {json.dumps(v)}" for k, v in p.rollback_plan_parts)} }}
+closing_deadline_days = {p.closing_deadline_days}
 
 [reports]
 organization = "Acme Cloud, Inc."

@@ -65,10 +65,20 @@ def change_texts(rng: random.Random, title: str, service: str) -> dict[str, str]
         "justification": rng.choice(["Customer-reported defect", "Roadmap item", "Reliability improvement",
                                      "Security hardening", "Routine maintenance"]),
         "implementation_plan": f"1. Merge to main\r\n2. CI builds the image\r\n3. Deploy {service} via pipeline",
-        "backout_plan": (f"Trigger: error rate above 2% for 5 minutes.\r\nSteps: redeploy the previous release of {service} "
-                         "with the rollback task.\r\nOwner: on-call engineer.\r\nVerify: dashboards back to baseline."
-                         "\r\nEstimate: 10 minutes."),
+        "backout_plan": backout_plan(service),
         "test_plan": "Unit and integration tests in CI; smoke tests after deployment.",
         "risk_impact_analysis": rng.choice(["Low: behind a feature flag", "Medium: touches a hot path",
                                             "Low: internal only", "Medium: schema change, backwards compatible"]),
     }
+
+
+def backout_plan(service: str, omit: str = "") -> str:
+    """The five-part rollback plan of §4 (CM-12): trigger, steps, owner, verification, time
+    estimate; ``omit`` one part (``owner`` or ``time_estimate``) for an injection. Without the
+    estimate no line may mention time, minutes or hours."""
+    trigger = "Trigger: error rate above 2%" + (" after the release." if omit == "time_estimate" else " for 5 minutes.")
+    parts = {"trigger": trigger,
+             "steps": f"Steps: redeploy the previous release of {service} with the rollback task.",
+             "owner": "Owner: on-call engineer.", "verification": "Verify: dashboards back to baseline.",
+             "time_estimate": "Estimate: 10 minutes."}
+    return "\r\n".join(line for part, line in parts.items() if part != omit)

@@ -54,6 +54,26 @@ class Tickets:
         self.org.change_requests.append(cr)
         return cr
 
+    def apply_content_injections(self, cr: ChangeRequest, flags: set[str], service: str, deploy_at: int) -> None:
+        """CM-11 (empty fields), CM-12 (rollback plan missing a part), CM-21 (never closed, closed
+        after the deadline) on an otherwise complete ticket."""
+        for flag, column in (("ticket_missing_test_plan", "test_plan"),
+                             ("ticket_missing_risk_assessment", "risk_impact_analysis"),
+                             ("ticket_empty_description", "description"),
+                             ("ticket_missing_rollback_plan", "backout_plan")):
+            if flag in flags:
+                setattr(cr, column, "")
+        if "rollback_plan_missing_owner" in flags:
+            cr.backout_plan = text.backout_plan(service, omit="owner")
+        if "rollback_plan_missing_estimate" in flags:
+            cr.backout_plan = text.backout_plan(service, omit="time_estimate")
+        if "ticket_never_closed" in flags:      # implemented, never closed: state Implement (-1)
+            cr.state, cr.close_code, cr.close_notes, cr.closed_at = "-1", "", "", None
+            cr.updated_at = max(cr.created_at, deploy_at + self.rng.randint(HOUR, 3 * HOUR))
+        if "ticket_closed_late" in flags:       # after the 5-day closing deadline (policy default)
+            cr.closed_at = deploy_at + self.rng.randint(6 * DAY, 12 * DAY)
+            cr.updated_at = max(cr.updated_at, cr.closed_at)
+
     def approve(self, cr: ChangeRequest, person: Person, at: int, state: str = "approved") -> Approval:
         comments = {"approved": "Approved.", "rejected": "Rejected: rollback plan incomplete.",
                     "requested": "", "not_required": "Not required for this change."}[state]

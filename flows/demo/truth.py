@@ -18,8 +18,8 @@ from flows.demo.truth_controls import ControlRules
 
 KEY = re.compile(r"CHG[0-9]{7}")
 NOREPLY = re.compile(r"^[0-9]+\+(.+)@users\.noreply\.github\.com$", re.IGNORECASE)
-CHANGE_CONTROLS = ("CM-01", "CM-02", "CM-03", "CM-04", "CM-05", "CM-08", "CM-09", "CM-10",
-                   "CM-14", "CM-15", "CM-16", "CM-17", "CM-20")
+CHANGE_CONTROLS = ("CM-01", "CM-02", "CM-03", "CM-04", "CM-05", "CM-08", "CM-09", "CM-10", "CM-11", "CM-12",
+                   "CM-14", "CM-15", "CM-16", "CM-17", "CM-20", "CM-21")
 EMERGENCY_BYPASSABLE = {"CM-03", "CM-04", "CM-05", "CM-08", "CM-09", "CM-10"}
 
 
@@ -39,6 +39,10 @@ class Policy:
     rollback_incident_window_hours: int = 24
     post_incident_review_marker: str = "post-incident review"
     rollback_tasks: tuple[str, ...] = ("deploy:rollback",)
+    rollback_plan_parts: tuple[tuple[str, str], ...] = (
+        ("trigger", "(?i)trigger|roll ?back when"), ("steps", "(?i)steps?|procedure"), ("owner", "(?i)owner"),
+        ("verification", "(?i)verif"), ("time_estimate", "(?i)(time|estimate|minutes|hours)"))
+    closing_deadline_days: int = 5
 
 
 @dataclass

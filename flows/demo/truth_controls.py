@@ -6,13 +6,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from flows.demo.clock import HOUR, add_business_days, day_of
+from flows.demo.clock import DAY, HOUR, add_business_days, day_of
 from flows.demo.model import ChangeRequest, Person, PullRequest
 
 if TYPE_CHECKING:
     from flows.demo.truth import Change
 
 COAUTHOR = re.compile(r"^Co-authored-by:\s*(.*?)\s*<([^>]+)>\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def _text(value: str | None) -> bool:
+    """Non-blank, as the SQL's regexp_matches(value, '\\S') (RE2 \\s is ASCII whitespace)."""
+    return bool(value) and re.search(r"[^\t\n\f\r ]", value) is not None
 
 
 def _prefixed(keys: list[str], prefix: str) -> str:
@@ -180,6 +185,37 @@ class ControlRules:
         others = {p.person_id for p in approvers if second in p.roles}
         if not any(a != b for a in leads for b in others):
             return "fail", f"{c.category} change lacks eng_lead + {second} approval before deployment"
+
+    def cm11(self, c: Change):
+        if c.is_rollback or c.ticket is None:
+            return "not_applicable", "rollback" if c.is_rollback else "no ticket"
+        t = c.ticket
+        fields = [("description", t.description), ("scope (implementation_plan)", t.implementation_plan),
+                  ("risk assessment (risk_impact_analysis)", t.risk_impact_analysis),
+                  ("testing plan (test_plan)", t.test_plan), ("rollback plan (backout_plan)", t.backout_plan)]
+        missing = [name for name, value in fields if not _text(value)]
+        if missing:
+            return "fail", f"{t.number} lacks {', '.join(missing)}"
+
+    def cm12(self, c: Change):
+        if c.is_rollback or c.ticket is None or not _text(c.ticket.backout_plan):
+            return "not_applicable", "rollback" if c.is_rollback else "no ticket" if c.ticket is None else "no plan"
+        missing = [part for part, pattern in self.policy.rollback_plan_parts
+                   if not re.search(pattern, c.ticket.backout_plan)]
+        if missing:
+            return "fail", f"rollback plan of {c.ticket.number} lacks {', '.join(missing)}"
+
+    def cm21(self, c: Change):
+        if c.is_rollback or c.ticket is None:
+            return "not_applicable", "rollback" if c.is_rollback else "no ticket"
+        t, deadline = c.ticket, c.deployed_at + self.policy.closing_deadline_days * DAY
+        if _text(t.close_code) and t.closed_at is not None:
+            if t.closed_at > deadline:
+                return "fail", f"{t.number} closed after the deadline"
+            return None
+        if self.evaluated_at <= deadline:
+            return "not_applicable", "closing deadline not reached"
+        return "fail", f"{t.number} not closed with an outcome"
 
     def cm14(self, c: Change):
         if not c.is_emergency:

@@ -73,6 +73,12 @@ PEOPLE = [  # person_id, roles, kind
     ("deploy-bot", [], "service"), ("ops-shared", [], "shared"),
 ]
 BASE = datetime(2026, 8, 4, 14, 0, tzinfo=timezone.utc)  # a Tuesday inside 2026Q3
+# a change request complete for CM-11 (scope = implementation_plan) and CM-12 (five-part rollback plan)
+COMPLETE_TICKET = dict(
+    description="Add a feature", implementation_plan="Merge, build, deploy via pipeline",
+    risk_impact_analysis="Low: behind a flag", test_plan="CI unit and integration tests",
+    backout_plan="Trigger: error rate above 2%. Steps: redeploy the previous release. Owner: on-call."
+                 " Verify: dashboards. Estimate: 10 minutes.")
 
 
 def sys_id(person: str) -> str:
@@ -83,6 +89,8 @@ class Org:
     def __init__(self) -> None:
         self.rows: dict[str, list[dict]] = {name: [] for name in STAGING}
         self._seq = 1000
+        self.manifests: list[dict] = []    # raw._manifests rows: system, finished_at (EV-01)
+        self.quarantined: list[dict] = []  # raw.quarantine rows: system, stream, source, reason (EV-02)
         for person, roles, kind in PEOPLE:
             self.rows["stg_people__people"].append(dict(
                 person_id=person, name=person.title(), email=f"{person}@acme.test", github_login=person,
@@ -149,7 +157,8 @@ class Org:
         if ticket:
             self.add("stg_servicenow__change_requests", sys_id=f"cr-{ticket}", number=ticket, type=ticket_type,
                      risk=risk, approval="approved", requested_by_sys_id=sys_id(author),
-                     created_at=at - timedelta(days=2), ticket_url=None)
+                     created_at=at - timedelta(days=2), ticket_url=None, **COMPLETE_TICKET,
+                     close_code="successful", closed_at=at + timedelta(hours=2))
             if ticket_type == "normal":
                 approvers = ("lena", "cyrus") if risk in ("1", "2") else ("lena", "quinn")
                 for approver in approvers:
@@ -177,8 +186,16 @@ class Org:
         con = duckdb.connect()
         con.execute("set TimeZone = 'UTC'")
         con.execute("create schema raw")
+        con.execute("create table raw._manifests (system VARCHAR, unit VARCHAR, run_id VARCHAR,"
+                    " started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ)")  # the columns EV-01 reads
+        for m in self.manifests:
+            con.execute("insert into raw._manifests values (?, ?, 'run', ?, ?)",
+                        [m["system"], m.get("unit"), m["finished_at"], m["finished_at"]])
         con.execute("create table raw.quarantine (_run_id VARCHAR, system VARCHAR, stream VARCHAR, source VARCHAR,"
                     " locator VARCHAR, reason VARCHAR, raw VARCHAR, _loaded_at TIMESTAMPTZ)")
+        for q in self.quarantined:
+            con.execute("insert into raw.quarantine values ('run', ?, ?, ?, ?, ?, '', now())",
+                        [q["system"], q["stream"], q["source"], q.get("locator", "page 1"), q["reason"]])
         for name, columns in STAGING.items():
             con.execute(f"create table {name} ({columns})")
             cols = [c.split()[0] for c in columns.split(", ")]

@@ -41,6 +41,35 @@ def test_every_control_fails_at_a_known_rate(quarter):
     assert 0.04 * len(changes) <= fails["CM-04"] <= 0.08 * len(changes)
     assert fails["CM-20"] >= 0.005 * len(changes)
     assert all(fails[c] >= 3 for c in ("CM-14", "CM-15", "CM-16", "CM-17"))
+    assert 0.01 * len(changes) <= fails["CM-11"] <= 0.02 * len(changes)
+    assert 0.005 * len(changes) <= fails["CM-12"] <= 0.01 * len(changes)
+    assert 0.005 * len(changes) <= fails["CM-21"] <= 0.01 * len(changes)
+
+
+def test_ticket_content_failures_name_what_is_missing(quarter):
+    """CM-11 names the empty field, CM-12 the missing part, CM-21 late vs never closed; a missing
+    rollback plan is CM-11's failure only."""
+    _, changes, _ = quarter
+    by_kind = {}
+    for c, plan in changes:
+        for kind in plan.injected:
+            by_kind.setdefault(kind, []).append(c)
+    expected = {"ticket_missing_test_plan": ("CM-11", "lacks testing plan (test_plan)"),
+                "ticket_missing_risk_assessment": ("CM-11", "lacks risk assessment (risk_impact_analysis)"),
+                "ticket_empty_description": ("CM-11", "lacks description"),
+                "ticket_missing_rollback_plan": ("CM-11", "lacks rollback plan (backout_plan)"),
+                "rollback_plan_missing_owner": ("CM-12", "lacks owner"),
+                "rollback_plan_missing_estimate": ("CM-12", "lacks time_estimate"),
+                "ticket_never_closed": ("CM-21", "not closed with an outcome"),
+                "ticket_closed_late": ("CM-21", "closed after the deadline")}
+    for kind, (control, ending) in expected.items():
+        assert by_kind[kind], kind
+        for c in by_kind[kind]:
+            assert c.results[control].status == "fail" and c.results[control].reason.endswith(ending), (kind, c.change_id)
+    for c in by_kind["ticket_missing_rollback_plan"]:
+        assert c.results["CM-12"].status == "not_applicable"
+    assert all(c.results[k].status == "not_applicable" for c, _ in changes if c.is_rollback
+               for k in ("CM-11", "CM-12", "CM-21"))
 
 
 def test_failures_are_exactly_the_injected_ones(quarter):

@@ -158,6 +158,35 @@ def test_servicenow_records_use_table_api_value_shapes(demo):
     assert all(re.fullmatch(r"CHG\d{7}", n) for n in numbers) and len(set(numbers)) == len(numbers)
 
 
+def test_injected_tickets_are_served_incomplete_or_open(demo):
+    """The CM-11/12/21 injections reach the ServiceNow and Jira payloads (empty field, plan
+    without a part, no closed date / resolution)."""
+    changes = rows(demo.ground_truth_dir / "changes.csv")
+    table = demo.sample_dir / "servicenow/api/now/table"
+    records = {r["number"]: r for r in json.loads((table / "change_request.json").read_text())["result"]}
+    injected = {k: [records[c["ticket_number"]] for c in changes if k in c["injected"].split(";")]
+                for k in ("ticket_missing_test_plan", "rollback_plan_missing_owner", "ticket_never_closed")}
+    assert all(r["test_plan"] == "" for r in injected["ticket_missing_test_plan"])
+    assert all("Owner" not in r["backout_plan"] and "Steps" in r["backout_plan"]
+               for r in injected["rollback_plan_missing_owner"])
+    assert all(r["closed_at"] == "" and r["close_code"] == "" and r["state"] == "-1"
+               for r in injected["ticket_never_closed"])
+    assert all(injected.values())
+    complete = [records[c["ticket_number"]] for c in changes if c["ticket_number"] and not c["injected"]]
+    assert complete and all(r["description"] and r["test_plan"] and r["close_code"] == "successful" for r in complete)
+
+
+def test_jira_variant_serves_open_tickets_without_resolution(tmp_path):
+    from flows.demo.jira import FIELDS
+    org = generate(tmp_path, seed=7, scale=SCALE, tickets="jira")
+    changes = rows(org.ground_truth_dir / "changes.csv")
+    issues = {i["key"]: i["fields"] for i in json.loads((org.sample_dir / "jira/rest/api/3/search/jql.json").read_text())["issues"]}
+    never = [issues[c["ticket_number"]] for c in changes if "ticket_never_closed" in c["injected"].split(";")]
+    missing = [issues[c["ticket_number"]] for c in changes if "ticket_missing_test_plan" in c["injected"].split(";")]
+    assert never and all(f["resolutiondate"] is None and f[FIELDS["close_code"]] is None for f in never)
+    assert missing and all(f[FIELDS["test_plan"]] is None for f in missing)
+
+
 def test_ground_truth_files(demo):
     truth = demo.ground_truth_dir
     failures = rows(truth / "expected_failures.csv")

@@ -42,7 +42,10 @@ DDL = [  # the subset of warehouse/schema.py the report reads, plus the staging 
         service VARCHAR, team VARCHAR, deployment_id VARCHAR, deployment_url VARCHAR, sha VARCHAR,
         deployed_at TIMESTAMPTZ, deployer_login VARCHAR, deployer_person_id VARCHAR, category VARCHAR,
         ticket_number VARCHAR, ticket_url VARCHAR, is_emergency BOOLEAN, is_rollback BOOLEAN,
-        is_baseline BOOLEAN, outcome VARCHAR, failed_controls VARCHAR[], reasons VARCHAR[])""",
+        is_baseline BOOLEAN, outcome VARCHAR, failed_controls VARCHAR[], reasons VARCHAR[],
+        exception_ids VARCHAR[])""",
+    """create table result_exceptions (run_id VARCHAR, control_id VARCHAR, subject_id VARCHAR,
+        exception_id VARCHAR, justification VARCHAR, approver VARCHAR, expires_at TIMESTAMPTZ, file_sha256 VARCHAR)""",
     """create table stg_github__deployments (deployment_id BIGINT, repo VARCHAR, sha VARCHAR,
         environment VARCHAR, created_at TIMESTAMPTZ)""",
     """create table stg_github__deployment_statuses (status_id BIGINT, deployment_id BIGINT,
@@ -273,6 +276,9 @@ def make_small(con: duckdb.DuckDBPyConnection) -> list[Change]:
     extra = [("CM-07", "audit_event", "k8s-audit:evt-1", "pass", None)]
     extra += _ev_results({"github/reviews": 2}, [pay, web, auth])
     w.run("run-q3", "2026Q3", q3, "2026-10-02 06:00", "2026-10-02 06:07", extra)
+    con.execute("insert into result_exceptions values ('run-q3', 'CM-05', 'acme/web@2003', 'EXC-2026-004',"
+                " 'flaky browser test quarantined; fix tracked in WEB-88', 'cyrus', ?, 'f00d')",
+                [dt("2026-09-30 23:59")])   # a register exception beside the §5 bypass
     w.run("run-q3-unfinished", "2026Q3", q3[:1], "2026-10-03 06:00", None)
     w.deployments(q2 + q3)
     units = {"github": [pay, web, auth], "servicenow": ["change_request"],

@@ -17,28 +17,48 @@ late as (
     group by changes.change_id
 ),
 roles as (
-    -- two different people must hold the two required roles
-    select change_id,
-        list(distinct approver_person_id) filter (where list_contains(approver_roles, 'eng_lead')) as leads,
-        list(distinct approver_person_id) filter (where list_contains(approver_roles, 'qa')) as qas,
-        list(distinct approver_person_id) filter (where list_contains(approver_roles, 'ciso')) as cisos,
-        list(distinct approver_person_id) as approvers
-    from timely group by change_id
+    select change_id, list(distinct approver_person_id) as approvers from timely group by change_id
+),
+required as (
+    -- the category's roles (policy.approvers), each to be held by a different person
+    select tickets.change_id,
+        case tickets.category when 'Normal' then params.normal_approver_roles
+                              when 'Major' then params.major_approver_roles end as required_roles
+    from tickets, eval_params as params
+),
+role_subsets as (
+    -- Hall's condition: every subset of the roles is covered by at least as many distinct approvers
+    select change_id, list_filter(required_roles, lambda r, i: (mask >> (i - 1)) & 1 = 1) as subset
+    from (select change_id, required_roles, unnest(range(1, (1 << len(required_roles))::bigint)) as mask
+          from required where len(required_roles) > 0)
+),
+covered as (
+    select role_subsets.change_id,
+        bool_and(coalesce(holders.count_holders, 0) >= len(role_subsets.subset)) as is_covered
+    from role_subsets
+    left join lateral (
+        select count(distinct timely.approver_person_id) as count_holders from timely
+        where timely.change_id = role_subsets.change_id
+          and len(list_intersect(timely.approver_roles, role_subsets.subset)) > 0
+    ) as holders on true
+    group by role_subsets.change_id
 ),
 judged as (
     select
         changes.change_id, tickets.category, tickets.ticket_number, tickets.ticket_approval, roles.approvers,
-        coalesce(late.count_late, 0) as count_late,
-        case tickets.category
-            when 'Normal' then exists (select 1 from unnest(coalesce(roles.leads, [])) l(a), unnest(coalesce(roles.qas, [])) q(b) where a <> b)
-            when 'Major' then exists (select 1 from unnest(coalesce(roles.leads, [])) l(a), unnest(coalesce(roles.cisos, [])) c(b) where a <> b)
-            when 'Standard' then tickets.ticket_approval = 'approved'
+        coalesce(late.count_late, 0) as count_late, required.required_roles,
+        case
+            when tickets.category = 'Standard' then tickets.ticket_approval = 'approved'
+            when tickets.category in ('Normal', 'Major') and len(required.required_roles) = 0 then roles.approvers is not null
+            when tickets.category in ('Normal', 'Major') then coalesce(covered.is_covered, false)
             else false
         end as is_satisfied
     from changes
     left join tickets using (change_id)
     left join roles using (change_id)
     left join late using (change_id)
+    left join required using (change_id)
+    left join covered using (change_id)
 ),
 evaluated as (
     select
@@ -56,7 +76,7 @@ evaluated as (
             when judged.category = 'Standard' then 'standard change ' || judged.ticket_number || ' is not pre-approved (approval ' || coalesce(judged.ticket_approval, 'empty') || ')'
             when judged.category = 'unknown' then 'ticket ' || judged.ticket_number || ' has no recognizable category'
             else judged.category || ' change needs '
-                || case judged.category when 'Normal' then 'Engineering Lead + QA' else 'Engineering Lead + CISO' end
+                || array_to_string(judged.required_roles, ' + ')
                 || ' approval before deployment; ' || coalesce(len(judged.approvers), 0) || ' timely approver(s)'
                 || case when judged.count_late > 0 then ', ' || judged.count_late || ' approval(s) after deployment' else '' end
         end as reason,

@@ -4,18 +4,22 @@ changes as (select * from int_changes_in_period),
 tickets as (select * from int_changes_linked_to_tickets),
 identities as (select * from int_people_identities),
 approvals as (select * from int_ticket_approvals_resolved where state = 'approved'),
+params as (select * from eval_params),
 signoffs as (
+    -- retroactive sign-off by a holder of policy.emergency_signoff_roles (default: the CISO)
     select change_sys_id, list(distinct approver_person_id) as cisos
-    from approvals where list_contains(approver_roles, 'ciso') group by change_sys_id
+    from approvals, params where len(list_intersect(approver_roles, params.emergency_signoff_roles)) > 0
+    group by change_sys_id
 ),
 judged as (
     select
         changes.change_id, changes.deployed_at, tickets.is_emergency, tickets.ticket_number,
         tickets.verbal_approver_sys_id, tickets.verbal_approved_at,
         verbal.person_id as verbal_person_id,
-        len(list_intersect(coalesce(verbal.roles, []), ['ciso', 'eng_lead'])) > 0 as is_verbal_role_ok,
+        len(list_intersect(coalesce(verbal.roles, []), params.emergency_verbal_approver_roles)) > 0 as is_verbal_role_ok,
         signoffs.cisos
     from changes
+    cross join params
     left join tickets using (change_id)
     left join identities as verbal
         on verbal.system = tickets.ticket_system and verbal.identifier = tickets.verbal_approver_sys_id
