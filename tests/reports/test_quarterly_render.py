@@ -6,7 +6,6 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 import urllib.request
 
 import duckdb
@@ -188,11 +187,9 @@ def test_warehouse_schema_has_every_column_the_report_reads():
         assert set(columns.split()) <= have, (table, set(columns.split()) - have)
 
 
-def test_demo_scale_report_renders_in_seconds(demo_con, tmp_path):
-    started = time.perf_counter()
+def test_demo_scale_report_keeps_populations_in_attachments(demo_con, tmp_path):
+    # Speed is the benchmark's business (issue 7), not a timed test's: here, the shape of the PDF.
     paths = write_quarterly_report(demo_con, "2026Q3", "Acme Corp", tmp_path, generated_at=GENERATED_AT)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 20, f"quarterly report took {elapsed:.1f} s at demo scale"
     assert 10 <= _pages(paths[0]) <= 40
     context = build_context(demo_con, "2026Q3", "Acme Corp")
     assert context.summary.population == 3000 and context.population.tie_out_ok
