@@ -271,12 +271,8 @@ def findings(config: Optional[Path] = CONFIG_OPTION,
             {"run": run_id, "all": all_statuses, "controls": [c.upper() for c in control] if control else None},
         ).fetchall()
     columns = ["control_id", "title", "subject_id", "status", "reason", "period", "exception"]
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    elif fmt == "json":
-        print(json.dumps([dict(zip(columns, r)) for r in rows], indent=2, default=str))
+    if fmt in ("csv", "json"):
+        _emit(rows, columns, fmt, "")
     elif fmt == "table":
         table = Table(title=f"{len(rows)} findings · evaluation {run_id}", show_lines=False)
         table.add_column("control", no_wrap=True)

@@ -34,7 +34,8 @@ class LoadSummary:
         return sum(self.records.values())
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks (landing files can be large)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -75,7 +76,7 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
             file_path = landing_root / entry["path"]
             if not file_path.exists():
                 raise LoadError(f"{manifest_path}: landing file {file_path} is missing")
-            actual = _sha256(file_path)
+            actual = file_sha256(file_path)
             if actual != entry["sha256"]:
                 raise LoadError(
                     f"{file_path}: sha256 {actual} does not match the manifest's {entry['sha256']}"
@@ -91,7 +92,7 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
                                     q.get("locator"), q.get("reason", "unparseable"),
                                     (q.get("raw") or "")[:10_000], loaded_at))
         rows_manifest.append((
-            str(manifest_path.relative_to(landing_root)), _sha256(manifest_path), system,
+            str(manifest_path.relative_to(landing_root)), file_sha256(manifest_path), system,
             manifest.get("unit"), run_id, manifest.get("started_at"), manifest.get("finished_at"),
             manifest.get("base_url"), json.dumps(manifest.get("files", [])), count,
             len(manifest.get("quarantined", [])), json.dumps(manifest.get("cursors", {})), loaded_at,

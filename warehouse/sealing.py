@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.periods import parse_period
+from warehouse.load import file_sha256
 
 DEFAULT_GRACE_DAYS = 15
 
@@ -162,13 +163,6 @@ def combined_hash(entries: list[dict]) -> str:
     return digest.hexdigest()
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 # --- seal and verify -------------------------------------------------------------------------
 
@@ -243,7 +237,7 @@ def verify(con: duckdb.DuckDBPyConnection, period: str, landing_root: Path) -> V
             out.problems.append(f"{e['kind']} {e['path']} is missing under {root}")
             continue
         out.checked_files += 1
-        actual = _file_sha256(path)
+        actual = file_sha256(path)
         if actual != e["sha256"]:
             out.problems.append(f"{e['kind']} {e['path']} altered: sha256 {actual[:12]}, sealed {e['sha256'][:12]}")
     return out
