@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from flows.config import Config
+from reports.registry import FORMATS, REPORTS, ReportRequest
+from reports.registry import get as get_report
 from warehouse.load import LoadSummary, load_landing
 from warehouse.runner import evaluate
 from warehouse.schema import connect
@@ -108,16 +110,17 @@ def report_dir(config: Config, period: str) -> Path:
     return config.reports.out / period
 
 
-def render_reports(config: Config, period: str, run_id: str | None = None) -> list[Path]:
-    from reports.quarterly import write_quarterly_report
-
+def render_reports(config: Config, period: str, run_id: str | None = None,
+                   names: list[str] | None = None, formats: tuple[str, ...] = FORMATS) -> list[Path]:
+    """Render the named reports (default: every report in reports/registry.py) of one period."""
     out = report_dir(config, period)
     out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
     with connect(config.warehouse.path) as con:
-        return write_quarterly_report(
-            con, period, config.reports.organization, out, run_id=run_id,
-            production_environments=config.environments("production"),
-        )
+        for name in names or list(REPORTS):
+            request = ReportRequest(con, config, period, out, run_id=run_id, formats=formats)
+            paths.extend(get_report(name).render(request))
+    return paths
 
 
 @dataclass

@@ -185,16 +185,30 @@ def _population_section(con, run, period, population, by_outcome, environments,
 
 
 def write_quarterly_report(con: duckdb.DuckDBPyConnection, period: str, organization: str,
-                           out_dir: Path, run_id: str | None = None, **options) -> list[Path]:
-    """PDF, HTML preview, population CSV and findings CSV of one period; returns their paths."""
+                           out_dir: Path, run_id: str | None = None,
+                           formats: Sequence[str] = ("pdf", "html"), **options) -> list[Path]:
+    """PDF (with its population and findings CSVs) and/or HTML preview of one period; returns their paths."""
     context = build_context(con, period, organization, run_id, **options)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(context.period.key)
-    pdf = render_pdf(TEMPLATE, context, out_dir / f"{stem}-quarterly-report.pdf")
-    html = render_html(TEMPLATE, context, out_dir / f"{stem}-quarterly-report.html")
-    population = write_population_csv(con, context.run.run_id, context.period.key,
-                                      out_dir / context.attachments.population_csv)
-    findings = write_findings_csv(con, context.run.run_id, context.period.key,
-                                  out_dir / context.attachments.findings_csv)
-    return [pdf, html, population, findings]
+    paths: list[Path] = []
+    if "pdf" in formats:
+        paths.append(render_pdf(TEMPLATE, context, out_dir / f"{stem}-quarterly-report.pdf"))
+    if "html" in formats:
+        paths.append(render_html(TEMPLATE, context, out_dir / f"{stem}-quarterly-report.html"))
+    if "pdf" in formats:
+        paths.append(write_population_csv(con, context.run.run_id, context.period.key,
+                                          out_dir / context.attachments.population_csv))
+        paths.append(write_findings_csv(con, context.run.run_id, context.period.key,
+                                        out_dir / context.attachments.findings_csv))
+    return paths
+
+
+def render_report(request) -> list[Path]:
+    """Registry entry (reports/registry.py): the quarterly report of `request.period`."""
+    return write_quarterly_report(
+        request.con, request.period, request.config.reports.organization, request.out_dir,
+        run_id=request.run_id, formats=request.formats,
+        production_environments=request.config.environments("production"),
+    )
