@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import field_validator
+
+from warehouse.policy_rules import glob_regex, weekly_spans
+
+from flows.schedules import Schedules
 
 
 class _Strict(BaseModel):
@@ -170,7 +175,9 @@ class Sources(_Strict):
 
 
 class Warehouse(_Strict):
-    path: Path = Path("changetrail.duckdb")
+    # a file (relative to this config) or a DuckDB URI kept as written: "file:/srv/ct.duckdb",
+    # "md:changetrail" (MotherDuck, token from $motherduck_token); README "Scaling past one machine"
+    path: Path = Field(Path("changetrail.duckdb"), description="DuckDB warehouse: a file or a DuckDB URI (file:, md:)")
     landing: Path = Path("landing")
 
 
@@ -203,7 +210,25 @@ class Schedule(_Strict):
     maintenance_windows: list[str] = Field(default_factory=list, description=(
         "'<days> HH:MM-HH:MM', e.g. 'Tue,Thu 22:00-02:00'; empty = any time outside peak hours"))
     peak_hours: list[str] = Field(default_factory=lambda: ["Mon-Fri 09:00-17:00"], description="same form as the windows")
-    notice_hours: int = Field(24, description="stakeholders notified at least this long before the deployment")
+    notice_hours: int = Field(24, ge=0, description=(
+        "stakeholders notified at least this long before the deployment; notice = the ticket's creation"))
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from None
+        return value
+
+    @field_validator("maintenance_windows", "peak_hours")
+    @classmethod
+    def _weekly_spans(cls, value: list[str]) -> list[str]:
+        for span in value:
+            weekly_spans(span)   # ValueError names the span
+        return value
 
 
 SENSITIVE_PATHS = {
@@ -211,6 +236,36 @@ SENSITIVE_PATHS = {
     "data_access": ["**/migrations/**", "**/*.sql", "**/schema*/**", "**/repositories/**", "**/dao/**"],
     "encryption": ["**/crypto/**", "**/*crypt*", "**/kms/**", "**/tls/**", "**/secrets/**", "**/certs/**"],
 }
+
+
+class CategoryRule(_Strict):
+    """§1 (CM-19): a change touching these paths may not be filed below `min_category`."""
+
+    paths: list[str] = Field(..., min_length=1, description="globs on changed file paths ('**/' any directories)")
+    min_category: Literal["Normal", "Major"] = Field(..., description="the lowest category such a change may carry")
+
+    @field_validator("paths")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        for glob in value:
+            glob_regex(glob)
+        return value
+
+
+CATEGORY_RULES = {   # §1 examples: schema migrations and infrastructure are Normal, authentication and pricing Major
+    "schema_migration": ("Normal", ["**/migrations/**", "**/migrate/**", "**/alembic/**", "**/flyway/**", "**/*.sql"]),
+    "infrastructure": ("Normal", ["**/terraform/**", "**/*.tf", "**/helm/**", "**/k8s/**"]),
+    "authentication": ("Major", ["**/auth/**", "**/*auth*", "**/login/**", "**/session*/**", "**/rbac/**"]),
+    "pricing": ("Major", ["**/pricing/**"]),
+}
+
+
+# CM-11: the change-request fields a category can require, and the ones SOC2-CHG-001 §2 requires
+TicketCategory = Literal["Standard", "Normal", "Major", "Emergency", "unknown"]
+TicketField = Literal["short_description", "description", "justification", "implementation_plan",
+                      "risk_impact_analysis", "test_plan", "backout_plan"]
+TICKET_CATEGORY_NAMES = ("Standard", "Normal", "Major", "Emergency", "unknown")
+REQUIRED_TICKET_FIELDS = ("description", "implementation_plan", "risk_impact_analysis", "test_plan", "backout_plan")
 
 
 class Policy(_Strict):
@@ -233,10 +288,29 @@ class Policy(_Strict):
         "trigger": "(?i)trigger|roll ?back when", "steps": "(?i)steps?|procedure", "owner": "(?i)owner",
         "verification": "(?i)verif", "time_estimate": "(?i)(time|estimate|minutes|hours)"})
     closing_deadline_days: int = Field(5, description="§2 Close, §7: days after deployment to close the ticket (CM-21)")
-    # §6 undocumented infra changes (CM-07): runtime changes must come from the pipeline
+    # §2 Submit (CM-11): ticket fields that must be non-blank, per category
+    required_ticket_fields: dict[TicketCategory, list[TicketField]] = Field(
+        default_factory=lambda: {category: list(REQUIRED_TICKET_FIELDS) for category in TICKET_CATEGORY_NAMES},
+        description="category -> change-request fields that must be non-blank (CM-11); a category left out"
+                    " requires the five default fields")
+    # §6 undocumented infra changes (CM-07) and pipeline bypass (CM-06): changes must come from the pipeline
     pipeline_identities: list[str] = Field(default_factory=lambda: [
         "system:serviceaccount:argocd:*", "system:serviceaccount:flux-system:*",
-        "arn:aws:sts::*:assumed-role/*deploy*/*"], description="globs on the runtime actor")
+        "arn:aws:sts::*:assumed-role/*deploy*/*", "github-actions[bot]"],
+        description="exact names or globs: the runtime actor (CM-07), the deployment's creator (CM-06)")
+    pipeline_run_urls: list[str] = Field(default_factory=lambda: [
+        "*/actions/runs/*", "*/-/jobs/*", "*/-/pipelines/*"],
+        description="globs on a deployment status's log URL that show a CI/CD run performed it (CM-06)")
+    release_branches: list[str] = Field(default_factory=list, description=(
+        "globs on branch names a production sha must be on (CM-06); empty = each repository's default branch"))
+    # §6 production credentials outside production (CM-22): secret findings in non-production paths
+    credential_rules: str = Field(
+        r"(?i)(secret|credential|passw|private[-_.]?key|(access|api|auth|bearer)[-_.]?(key|token)|gitleaks|trufflehog)",
+        description="regex (RE2) on '<tool_name>:<rule_id>' marking a scanner finding as a credential (CM-22)")
+    nonproduction_paths: list[str] = Field(default_factory=lambda: [
+        "tests/*", "test/*", "*_test.*", "*.test.*", "test_*", "fixtures/*", "testdata/*", "examples/*",
+        "*staging*/*", "*.env.dev", "*.env.test", "*.env.local", "docker-compose*", "dev/*"], description=(
+        "globs on a finding's file path (CM-22); without a leading '/' a pattern matches at any depth"))
     runtime_change_window_minutes: int = 30
     runtime_excluded_resources: list[str] = Field(default_factory=lambda: [
         "leases", "events", "endpoints", "endpointslices", "*/status"])
@@ -249,22 +323,68 @@ class Policy(_Strict):
     # §5 emergency: verbal approval (CISO, or Engineering Lead when the CISO is unavailable), CISO sign-off
     emergency_verbal_approver_roles: list[str] = Field(default_factory=lambda: ["ciso", "eng_lead"])
     emergency_signoff_roles: list[str] = Field(default_factory=lambda: ["ciso"], description="retroactive sign-off (CM-16)")
+    emergency_labels: list[str] = Field(default_factory=lambda: ["hotfix", "emergency"], description=(
+        "PR/MR or ticket labels (case-insensitive) that make a ticketed change an emergency (§5)"))
     # §2 Review: security reviews changes touching auth, data access or encryption (CM-18)
     sensitive_paths: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in SENSITIVE_PATHS.items()},
                                                   description="area -> globs on changed file paths")
-    security_approver_roles: list[str] = Field(default_factory=lambda: ["ciso", "security"])
+    security_approver_roles: list[str] = Field(default_factory=lambda: ["ciso", "security"], description=(
+        "CM-18: a ticket approval before deployment, or a valid PR approval, by a holder of one of these roles"))
     schedule: Schedule = Field(default_factory=Schedule)               # §2 Schedule (CM-13)
+    # §1 category mismatch (CM-19): rule name -> paths and the lowest category they may be filed under
+    category_rules: dict[str, CategoryRule] = Field(default_factory=lambda: {
+        name: CategoryRule(min_category=minimum, paths=list(paths)) for name, (minimum, paths) in CATEGORY_RULES.items()},
+        description="§1 (CM-19): rule -> { paths = globs on changed files, min_category = Normal|Major }")
+
+    @field_validator("sensitive_paths")
+    @classmethod
+    def _sensitive_globs(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for area, globs in value.items():
+            for glob in globs:
+                try:
+                    glob_regex(glob)
+                except ValueError as exc:
+                    raise ValueError(f"{area}: {exc}") from None
+        return value
+
+
+class SampleTier(_Strict):
+    min_population: int = Field(..., ge=1, description="this size applies from this population size up")
+    size: int = Field(..., ge=1, description="changes sampled (capped at the population)")
+
+
+class EvidencePack(_Strict):
+    """`changetrail report evidence-pack` (reports/evidence_pack/): the auditor's signed pack."""
+
+    signing_key_env: str = Field("CHANGETRAIL_SIGNING_KEY", description="environment variable holding the Ed25519 "
+                                 "private key: base64 of the 32 raw bytes, or the path of a PEM (PKCS#8) file")
+    signing_key_file: Path | None = Field(None, description="PEM key file used when the variable is unset "
+                                          "(`changetrail demo` writes one); neither = a one-off key, said so in the pack")
+    sample_seed: int | None = Field(None, description="random seed of the sample; unset = derived from the period")
+    sample_sizes: list[SampleTier] = Field(default_factory=lambda: [
+        SampleTier(min_population=251, size=25), SampleTier(min_population=53, size=15),
+        SampleTier(min_population=13, size=5), SampleTier(min_population=5, size=2),
+        SampleTier(min_population=1, size=1)], description="sample size by population size (largest tier that applies)")
+    oversample_emergency: int = Field(5, ge=0, description="extra emergency changes sampled on top of the base sample")
+    oversample_major: int = Field(5, ge=0, description="extra Major changes sampled on top of the base sample")
 
 
 class Reports(_Strict):
     organization: str = "Example Corp"
     out: Path = Path("reports")
+    evidence_pack: EvidencePack = Field(default_factory=EvidencePack)
 
 
 class Sealing(_Strict):
     """`changetrail seal` (warehouse/sealing.py): a quarter can be sealed this long after it ends."""
 
     grace_days: int = Field(15, ge=0, description="days after the quarter's end before it may be sealed (--force overrides, recorded)")
+
+
+class Retention(_Strict):
+    """`changetrail retention` (warehouse/retention.py): raw evidence older than this may be removed (§7)."""
+
+    years: int = Field(3, ge=1, description="keep landing files and raw rows at least this many years (policy §7: 3)")
 
 
 class Exceptions(_Strict):
@@ -283,6 +403,8 @@ class Config(_Strict):
     reports: Reports = Field(default_factory=Reports)
     sealing: Sealing = Field(default_factory=Sealing)
     exceptions: Exceptions = Field(default_factory=Exceptions)
+    retention: Retention = Field(default_factory=Retention)
+    schedules: Schedules = Field(default_factory=Schedules)
     teams: dict[str, str] = Field(default_factory=dict, description="repo (owner/name) -> team")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -321,14 +443,25 @@ def load_config(path: Path | str) -> Config:
     return _resolve_paths(config, path.parent.resolve())
 
 
+DATABASE_URI_SCHEMES = ("file:", "md:", "motherduck:")
+
+
+def is_database_uri(path: Path | str) -> bool:
+    """A warehouse location DuckDB opens as a URI (kept as written, not made relative to the config)."""
+    return str(path).startswith(DATABASE_URI_SCHEMES)
+
+
 def _resolve_paths(config: Config, base: Path) -> Config:
     def fix(p: Path) -> Path:
         return p if p.is_absolute() else (base / p)
 
-    config.warehouse.path = fix(config.warehouse.path)
+    if not is_database_uri(config.warehouse.path):
+        config.warehouse.path = fix(config.warehouse.path)
     config.warehouse.landing = fix(config.warehouse.landing)
     config.reports.out = fix(config.reports.out)
     config.exceptions.path = fix(config.exceptions.path)
+    if config.reports.evidence_pack.signing_key_file:
+        config.reports.evidence_pack.signing_key_file = fix(config.reports.evidence_pack.signing_key_file)
     if config.sources.sarif:
         config.sources.sarif.path = fix(config.sources.sarif.path)
     if config.sources.people:

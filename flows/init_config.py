@@ -75,6 +75,8 @@ def _value(value: Any) -> str:
         return json.dumps(str(value))  # JSON string escapes are valid TOML basic-string escapes
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, BaseModel):   # a table entry that is a model (policy.category_rules): inline table
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.model_dump().items()) + " }"
     raise TypeError(f"cannot write {value!r} as a TOML value")
 
 
@@ -130,7 +132,7 @@ def _emit_model(lines: list[str], model: BaseModel | type[BaseModel], path: tupl
         _comment(lines, field.description)
         lines.append(f"{mark}[{'.'.join(_key(p) for p in (*path, name))}]")
         if not value:
-            lines.append(f"# \"<key>\" = ...   (empty by default)")
+            lines.append("# \"<key>\" = ...   (empty by default)")
         for key, item in value.items():
             lines.append(f"{mark}{_key(str(key))} = {_value(item)}")
     for name, value, is_example in models:

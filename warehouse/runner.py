@@ -14,17 +14,21 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from extractors.core.faults import checkpoint
 from extractors.registry import ALL_STREAMS
-from flows.config import Config
+from flows.config import REQUIRED_TICKET_FIELDS, TICKET_CATEGORY_NAMES, Config
 from warehouse.exceptions import apply_exceptions, read_register, record_register
+from warehouse.incremental import carry_forward_plan, copy_results
 from warehouse.models import build_models
 from warehouse.periods import Period, parse_period
+from warehouse.policy_rules import write_rule_tables
 from warehouse.sealing import check_not_sealed, next_version, sealed_run_id
 
 CONTROLS_DIR = Path(__file__).parent / "controls"
 
 # §5: gates an emergency change may bypass, provided CM-14..CM-16 hold.
-EMERGENCY_BYPASSABLE = ("CM-03", "CM-04", "CM-05", "CM-08", "CM-09", "CM-10")
+# CM-13 (schedule, notice) and CM-18 (security review) are §2 Normal-process steps an emergency skips.
+EMERGENCY_BYPASSABLE = ("CM-03", "CM-04", "CM-05", "CM-08", "CM-09", "CM-10", "CM-13", "CM-18")
 EMERGENCY_CLOSE_OUT = ("CM-14", "CM-15", "CM-16")
 
 
@@ -89,6 +93,7 @@ def write_parameters(con: duckdb.DuckDBPyConnection, config: Config, period: Per
         list(policy.rollback_plan_parts), list(policy.rollback_plan_parts.values()), policy.closing_deadline_days,
     ])
     write_policy_parameters(con, config)
+    write_pipeline_parameters(con, config)
     con.execute("create or replace table repo_teams (repo VARCHAR, team VARCHAR)")
     if config.teams:
         con.executemany("insert into repo_teams values (?, ?)", sorted(config.teams.items()))
@@ -108,6 +113,7 @@ def write_policy_parameters(con: duckdb.DuckDBPyConnection, config: Config) -> N
         create or replace table eval_params as select eval_params.*,
             ?::varchar[] as normal_approver_roles, ?::varchar[] as major_approver_roles,
             ?::varchar[] as emergency_verbal_approver_roles, ?::varchar[] as emergency_signoff_roles,
+            ?::varchar[] as emergency_labels,
             ?::varchar[] as security_approver_roles, ?::json as sensitive_paths,
             ?::varchar as schedule_time_zone,
             ?::varchar[] as maintenance_windows, ?::varchar[] as peak_hours, ?::integer as notice_hours
@@ -115,16 +121,19 @@ def write_policy_parameters(con: duckdb.DuckDBPyConnection, config: Config) -> N
     """, [
         policy.approvers.normal, policy.approvers.major,
         policy.emergency_verbal_approver_roles, policy.emergency_signoff_roles,
+        [label.lower() for label in policy.emergency_labels],
         policy.security_approver_roles, json.dumps(policy.sensitive_paths),
         policy.schedule.time_zone,
         policy.schedule.maintenance_windows, policy.schedule.peak_hours, policy.schedule.notice_hours,
     ])
+    write_rule_tables(con, policy)  # schedule_spans (CM-13), sensitive_path_patterns (CM-18), category_path_rules (CM-19)
     con.execute("create or replace table ticket_categories"
                 " (system VARCHAR, type VARCHAR, category VARCHAR, major_risks VARCHAR[])")
     rules = [(system, kind.lower(), category, rule.major_risks)
              for system, rule in policy.categories for kind, category in rule.types.items()]
     if rules:
         con.executemany("insert into ticket_categories values (?, ?, ?, ?)", rules)
+    write_required_ticket_fields(con, config)
     con.execute("create or replace table source_freshness (system VARCHAR, freshness_hours DOUBLE)")
     fresh = [(name, source.freshness_hours) for name, source in config.sources if source is not None]
     if fresh:
@@ -136,24 +145,88 @@ def write_policy_parameters(con: duckdb.DuckDBPyConnection, config: Config) -> N
         con.executemany("insert into onboarded_repos values (?)", [(r,) for r in listed])
 
 
+def write_pipeline_parameters(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    """§6 prohibited practices: the CI/CD pipeline's run URLs and release branches (CM-06), what a
+    credential finding is and which paths are non-production (CM-22)."""
+    policy = config.policy
+    con.execute("""
+        create or replace table eval_params as select eval_params.*,
+            ?::varchar[] as pipeline_run_urls, ?::varchar[] as release_branches,
+            ?::varchar as credential_rules, ?::varchar[] as nonproduction_paths
+        from eval_params
+    """, [policy.pipeline_run_urls, policy.release_branches, policy.credential_rules, policy.nonproduction_paths])
+
+
+# how CM-11 names a missing change-request field (policy.required_ticket_fields)
+TICKET_FIELD_LABELS = {
+    "short_description": "short description (short_description)", "description": "description",
+    "justification": "justification", "implementation_plan": "scope (implementation_plan)",
+    "risk_impact_analysis": "risk assessment (risk_impact_analysis)", "test_plan": "testing plan (test_plan)",
+    "backout_plan": "rollback plan (backout_plan)",
+}
+
+
+def write_required_ticket_fields(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    """Table required_ticket_fields (category, field, label, position) for CM-11; a category the
+    policy leaves out requires the default fields."""
+    con.execute("create or replace table required_ticket_fields"
+                " (category VARCHAR, field VARCHAR, label VARCHAR, position INTEGER)")
+    chosen = config.policy.required_ticket_fields
+    rows = [(category, name, TICKET_FIELD_LABELS[name], n)
+            for category in TICKET_CATEGORY_NAMES
+            for n, name in enumerate(chosen.get(category, REQUIRED_TICKET_FIELDS))]
+    if rows:
+        con.executemany("insert into required_ticket_fields values (?, ?, ?, ?)", rows)
+
+
+# EV-01 narrows to the system the evidence came from: a stale code host (or deployment log) touches
+# only the changes it deployed (changes of a deployment log: every code host, their code is there),
+# a stale ticket system only the changes whose ticket it holds (or that have none); any other
+# stale system touches every pass of the controls that read it.
+CODE_HOSTS = ("github", "gitlab")
+DEPLOYMENT_SYSTEMS = (*CODE_HOSTS, "deploylog")
+TICKET_SYSTEMS = ("servicenow", "jira")
+
 STALE_SQL = """
-update control_results set status = 'error', reason = $reason
-where run_id = $run_id and control_id = $control_id and status = 'pass'
+update control_results set status = 'error', reason = 'evidence stale: ' || hit.reasons
+from (
+    select results.subject_id, string_agg(stale.reason, '; ' order by stale.system) as reasons
+    from control_results results
+    cross join _stale_sources stale
+    left join int_changes_in_period changes
+        on results.subject_type = 'change' and changes.change_id = results.subject_id
+    left join int_changes_linked_to_tickets links on links.change_id = changes.change_id
+    where results.run_id = $run_id and results.control_id = $control_id and results.status = 'pass'
+      and list_contains($systems, stale.system)
+      and (changes.change_id is null
+           or not list_contains($deployment_systems || $ticket_systems, stale.system)
+           or (list_contains($deployment_systems, stale.system)
+               and (changes.source_system = stale.system or not list_contains($code_hosts, changes.source_system)))
+           or (list_contains($ticket_systems, stale.system)
+               and (links.ticket_system is null or links.ticket_system = stale.system)))
+    group by results.subject_id
+) hit
+where control_results.run_id = $run_id and control_results.control_id = $control_id
+  and control_results.status = 'pass' and control_results.subject_id = hit.subject_id
 """
 
 
 def mark_stale_evidence(con: duckdb.DuckDBPyConnection, controls: list[Control], run_id: str) -> None:
-    """EV-01: a control that read a stale source cannot pass; its passes become errors."""
+    """EV-01: a control that read a stale source cannot pass; its passes whose evidence came from
+    that source become errors (see the narrowing above)."""
     stale = con.execute(
         "select subject_id, reason from control_results where run_id = ? and control_id = 'EV-01'"
         " and status = 'fail' order by subject_id", [run_id]).fetchall()
     if not stale:
         return
+    con.execute("create or replace temp table _stale_sources (system VARCHAR, reason VARCHAR)")
+    con.executemany("insert into _stale_sources values (?, ?)", stale)
     for control in controls:
-        hits = [reason for system, reason in stale if system in control.sources]
-        if hits:
-            con.execute(STALE_SQL, {"run_id": run_id, "control_id": control.control_id,
-                                    "reason": "evidence stale: " + "; ".join(hits)})
+        systems = [system for system, _ in stale if system in control.sources]
+        if systems:
+            con.execute(STALE_SQL, {"run_id": run_id, "control_id": control.control_id, "systems": systems,
+                                    "code_hosts": list(CODE_HOSTS), "deployment_systems": list(DEPLOYMENT_SYSTEMS),
+                                    "ticket_systems": list(TICKET_SYSTEMS)})
 
 
 def write_catalog(con: duckdb.DuckDBPyConnection, controls: list[Control]) -> None:
@@ -233,8 +306,12 @@ left join close_out using (change_id)
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
-             evaluated_at: datetime | None = None, on_control=None, reevaluate: bool = False) -> str:
+             evaluated_at: datetime | None = None, on_control=None, reevaluate: bool = False,
+             incremental: bool = False) -> str:
     """Run every control for `period`; returns the new run_id.
+
+    `incremental`: copy from the period's previous run (same config) the rows of every control whose
+    inputs received no rows since, recomputing the rest; the run equals a full one (warehouse/incremental.py).
 
     A sealed period (warehouse/sealing.py) is refused unless `reevaluate`: the re-evaluation is a
     new run, versioned and naming the sealed run it supersedes; the sealed run stays the period's."""
@@ -252,17 +329,25 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
     con.execute("set TimeZone = 'UTC'")  # business-day deadlines compare UTC dates
     write_parameters(con, config, parsed, evaluated_at)
     build_models(con)
+    previous, carried = (carry_forward_plan(con, controls, parsed.name, config.digest()) if incremental
+                         else (None, set()))
+    checkpoint("reconcile.before_transaction")
     con.execute("begin transaction")
     try:
         write_catalog(con, controls)
         for control in controls:
-            store_control(con, control, run_id, parsed.name, evaluated_at)
+            if control.control_id in carried:
+                copy_results(con, control.control_id, previous, run_id, evaluated_at)
+            else:
+                store_control(con, control, run_id, parsed.name, evaluated_at)
+            checkpoint("reconcile.mid_controls")
             if on_control:
                 on_control(control)
         mark_stale_evidence(con, controls, run_id)
         if register is not None:
             record_register(con, register, started)
         apply_exceptions(con, run_id, config.exceptions.approver_roles, config.exceptions.allow_retroactive)
+        checkpoint("reconcile.before_outcomes")
         con.execute(OUTCOMES_SQL, {
             "run_id": run_id, "period": parsed.name,
             "bypassable": list(EMERGENCY_BYPASSABLE), "close_out": list(EMERGENCY_CLOSE_OUT),
@@ -274,10 +359,12 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
                     " count_changes, count_results, version, supersedes) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, parsed.name, started, datetime.now(timezone.utc), config.digest(),
                      counts[0], counts[1], version, supersedes])
+        checkpoint("reconcile.before_commit")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+    checkpoint("reconcile.after_commit")
     return run_id
 
 

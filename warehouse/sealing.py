@@ -1,8 +1,9 @@
 """Sealed quarters: freeze a period's evaluation run and the evidence it stood on (DESIGN rule 2).
 
 `seal` appends one row to `sealed_periods`: the run sealed, who sealed it and when, the run's
-config hash, a SHA-256 over the run's `control_results` and `change_outcomes` rows in a canonical
-order (also one per control, so `verify` can name what changed), and the evidence manifest: every
+config hash, a SHA-256 over the run's `control_results`, `change_outcomes` and `result_exceptions`
+(the exceptions it applied) rows in a canonical order (also one per control, so `verify` can name
+what changed), and the evidence manifest: every
 `raw._manifests` entry loaded before the run started, with its landing files' SHA-256, and one
 combined hash over that list. After sealing, findings, explain and reports read the sealed run
 (`sealed_run_id`); `evaluate` refuses the period unless asked to re-evaluate, and a re-evaluation
@@ -55,6 +56,7 @@ class Verification:
     run_id: str
     problems: list[str] = field(default_factory=list)
     checked_files: int = 0
+    notes: list[str] = field(default_factory=list)   # facts that do not break the seal
 
     @property
     def ok(self) -> bool:
@@ -122,11 +124,17 @@ def _outcomes_sql(con) -> str:
     return f"select {', '.join(columns)} from change_outcomes where run_id = ? order by change_id"
 
 
+# the exceptions the run applied (warehouse/exceptions.py): a sealed quarter's applied exceptions cannot drift
+_EXCEPTIONS_SQL = """select control_id, subject_id, exception_id, justification, approver, expires_at, file_sha256
+    from result_exceptions where run_id = ? order by control_id, subject_id, exception_id"""
+
+
 def result_hashes(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, str]:
-    """SHA-256 of the run's rows, canonical order: one per control_id, `outcomes`, and `all`."""
+    """SHA-256 of the run's rows, canonical order: one per control_id, `outcomes`, `exceptions`
+    (only when the run applied any, so seals of runs without exceptions keep their hash), and `all`."""
     total = hashlib.sha256()
     per: dict = {}
-    for key, sql in [("control", _RESULTS_SQL), ("outcomes", _outcomes_sql(con))]:
+    for key, sql in [("control", _RESULTS_SQL), ("outcomes", _outcomes_sql(con)), ("exceptions", _EXCEPTIONS_SQL)]:
         cur = con.execute(sql, [run_id])
         names = [d[0] for d in cur.description]
         while batch := cur.fetchmany(10_000):
@@ -136,7 +144,7 @@ def result_hashes(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, str]
                 line = (json.dumps([key, fields], separators=(",", ":"), sort_keys=True,
                                    default=str) + "\n").encode()
                 total.update(line)
-                per.setdefault(row[0] if key == "control" else "outcomes", hashlib.sha256()).update(line)
+                per.setdefault(row[0] if key == "control" else key, hashlib.sha256()).update(line)
     hashes = {k: h.hexdigest() for k, h in sorted(per.items())}
     hashes["all"] = total.hexdigest()
     return hashes
@@ -221,9 +229,11 @@ def verify(con: duckdb.DuckDBPyConnection, period: str, landing_root: Path) -> V
     if now["all"] != row["results_sha256"]:
         changed = sorted(k for k in set(sealed) | set(now) if k != "all" and sealed.get(k) != now.get(k))
         for key in changed:
-            what = "change_outcomes" if key == "outcomes" else f"control_results of {key}"
+            what = {"outcomes": "change_outcomes", "exceptions": "result_exceptions (exceptions applied)"}.get(
+                key, f"control_results of {key}")
             out.problems.append(f"{what} of run {row['run_id']} altered since the seal"
                                 f" (sha256 {sealed.get(key, 'absent')[:12]} -> {now.get(key, 'absent')[:12]})")
+    out.notes.extend(_register_notes(con, row["run_id"]))
     entries = json.loads(row["evidence"])
     if combined_hash(entries) != row["evidence_sha256"]:
         out.problems.append("the seal's evidence list does not match its evidence_sha256")
@@ -241,6 +251,19 @@ def verify(con: duckdb.DuckDBPyConnection, period: str, landing_root: Path) -> V
         if actual != e["sha256"]:
             out.problems.append(f"{e['kind']} {e['path']} altered: sha256 {actual[:12]}, sealed {e['sha256'][:12]}")
     return out
+
+
+def _register_notes(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    """A register reloaded after the sealed run is named; the sealed run keeps what it applied."""
+    if not _has_table(con, "exceptions_loads"):
+        return []
+    started = con.execute("select started_at from evaluation_runs where run_id = ?", [run_id]).fetchone()
+    later = con.execute("select source_path, file_sha256, loaded_at from exceptions_loads where loaded_at > ?"
+                        " order by loaded_at, load_id", [started[0] if started else None]).fetchall()
+    applied = con.execute("select count(*) from result_exceptions where run_id = ?", [run_id]).fetchone()[0]
+    return [f"exceptions register {path} changed after the sealed run (load of {loaded:%Y-%m-%d %H:%M} UTC,"
+            f" sha256 {sha[:12]}); the sealed run keeps the {applied} exception(s) it applied"
+            for path, sha, loaded in later]
 
 
 # --- differences between the sealed run and another ------------------------------------------

@@ -28,7 +28,7 @@ from flows.config import JiraSource
 
 SYSTEM = "jira"
 BASE_FIELDS = ("summary", "issuetype", "status", "created", "updated", "resolutiondate", "resolution",
-               "reporter", "creator", "assignee", "description", "priority")
+               "reporter", "creator", "assignee", "description", "priority", "labels")  # labels: §5 hotfix
 
 # The cursor is the newest `fields.updated` landed: the next run asks `updated >= cursor - overlap`.
 CLOUD_ISSUES = Stream(system=SYSTEM, name="issues", path="/rest/api/3/search/jql", records_key="issues",

@@ -66,6 +66,15 @@ STAGING["stg_github__security_alerts"] = (
     f" created_at {T}, fixed_at {T}, dismissed_at {T}, dismissed_reason VARCHAR, closed_at {T}, commit_sha VARCHAR,"
     f" location_uri VARCHAR, html_url VARCHAR")
 
+# changed files of a compare (CM-18, CM-19)
+STAGING["stg_github__compare_files"] = ("repo VARCHAR, base_sha VARCHAR, head_sha VARCHAR, filename VARCHAR,"
+                                        " previous_filename VARCHAR, status VARCHAR")
+STAGING["stg_gitlab__compare_files"] = STAGING["stg_github__compare_files"]
+# labels of PRs/MRs and Jira tickets (§5 emergency detection by policy.emergency_labels)
+STAGING["stg_github__pull_request_labels"] = "pr_id BIGINT, repo VARCHAR, number INTEGER, label VARCHAR"
+STAGING["stg_gitlab__pull_request_labels"] = STAGING["stg_github__pull_request_labels"]
+STAGING["stg_jira__ticket_labels"] = "sys_id VARCHAR, number VARCHAR, label VARCHAR"
+
 PEOPLE = [  # person_id, roles, kind
     ("alice", ["engineer"], "human"), ("bob", ["senior_engineer"], "human"),
     ("carol", ["engineer"], "human"), ("dave", ["engineer"], "human"),
@@ -114,7 +123,8 @@ class Org:
                  creator_login=creator, creator_type="User", created_at=at - timedelta(minutes=5),
                  deployment_url=f"https://api.github.com/repos/{repo}/deployments/{dep_id}")
         self.add("stg_github__deployment_statuses", status_id=self.next_id(), deployment_id=dep_id, repo=repo,
-                 state=state, creator_login=creator, created_at=at, log_url=None)
+                 state=state, creator_login=creator, created_at=at,
+                 log_url=f"https://github.com/{repo}/actions/runs/{dep_id}")  # CM-06: run by the pipeline
         return dep_id
 
     def change(self, repo: str = "acme/payments", at: datetime = BASE, ticket_type: str = "normal",
@@ -172,6 +182,18 @@ class Org:
     def approve(self, ticket, approver, at, state="approved") -> None:
         self.add("stg_servicenow__approvals", sys_id=f"ap-{self.next_id()}", change_sys_id=f"cr-{ticket}",
                  approver_sys_id=sys_id(approver), state=state, created_at=at - timedelta(hours=1), updated_at=at)
+
+    def touch(self, ids: dict, *paths: str, renamed_from: str | None = None) -> None:
+        """The change's compare lists these changed files (CM-18, CM-19)."""
+        cmp = self.find("stg_github__compares", repo=ids["repo"], head_sha=ids["sha"])
+        for path in paths:
+            self.add("stg_github__compare_files", repo=ids["repo"], base_sha=cmp["base_sha"], head_sha=ids["sha"],
+                     filename=path, previous_filename=renamed_from, status="renamed" if renamed_from else "modified")
+
+    def label_pr(self, ids: dict, *labels: str) -> None:
+        """The change's PR carries these labels (GitHub `labels[].name`)."""
+        for label in labels:
+            self.add("stg_github__pull_request_labels", pr_id=ids["pr"], repo=ids["repo"], number=ids["pr"], label=label)
 
     def find(self, table: str, **match) -> dict:
         hits = [r for r in self.rows[table] if all(r.get(k) == v for k, v in match.items())]

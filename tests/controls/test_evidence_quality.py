@@ -90,6 +90,56 @@ def test_ev01_fresh_sources_leave_results_alone():
     assert got[("CM-10", ok["change_id"])][0] == got[("CM-04", ok["change_id"])][0] == "pass"
 
 
+def _move_to_gitlab(org: Org, repo: str) -> None:
+    """The harness builds GitHub rows; the GitLab views have the same columns, so a change moves."""
+    for name in list(org.rows):
+        twin = name.replace("stg_github__", "stg_gitlab__")
+        if name.startswith("stg_github__") and twin in org.rows:
+            moving = [r for r in org.rows[name] if r.get("repo") == repo]
+            org.rows[name] = [r for r in org.rows[name] if r.get("repo") != repo]
+            org.rows[twin].extend(moving)
+    for person in org.rows["stg_people__people"]:
+        person["gitlab_username"] = person["github_login"]
+
+
+def test_ev01_only_the_stale_code_host_turns_its_changes_into_errors():
+    org = Org()
+    on_github = org.change()
+    on_gitlab = org.change(repo="acme/lab", ticket="CHG0000002")
+    _move_to_gitlab(org, "acme/lab")
+    org.manifests += [dict(system="github", finished_at=EVALUATED - timedelta(hours=1)),
+                      dict(system="gitlab", finished_at=EVALUATED - timedelta(days=4)),
+                      dict(system="servicenow", finished_at=EVALUATED - timedelta(hours=1))]
+    cfg = config(github=GITHUB, gitlab={"base_url": "https://gitlab.example.com", "group": "acme"},
+                 servicenow=SERVICENOW)
+    fresh = _run(org, config(github=GITHUB, servicenow=SERVICENOW), ("CM-03", "CM-04"))
+    assert fresh[("CM-04", on_gitlab["change_id"])][0] == fresh[("CM-03", on_gitlab["change_id"])][0] == "pass"
+    got = _run(org, cfg, ("CM-03", "CM-04", "CM-10", "EV-01"))
+    assert got[("EV-01", "gitlab")][0] == "fail" and got[("EV-01", "github")][0] == "pass"
+    for control in ("CM-03", "CM-04"):
+        assert got[(control, on_github["change_id"])][0] == "pass"
+        assert got[(control, on_gitlab["change_id"])] == (
+            "error", "evidence stale: gitlab last extracted 2026-11-23 00:00 UTC, more than 36.0 h before evaluation")
+    assert got[("CM-10", on_gitlab["change_id"])][0] == "pass"     # its ticket system is fresh
+
+
+def test_ev01_a_stale_ticket_system_touches_only_its_tickets_changes():
+    org = Org()
+    servicenow = org.change()
+    jira = org.change(repo="acme/j", ticket=None)
+    org.find("stg_github__pull_requests", number=jira["pr"])["title"] = "CHG0000009: feature"
+    org.add("stg_jira__change_requests", sys_id="10009", number="CHG0000009", type="standard", risk="3",
+            approval="approved", description="x", implementation_plan="x", risk_impact_analysis="x",
+            test_plan="x", backout_plan="x", created_at=jira["deployed_at"] - timedelta(days=1))
+    org.manifests += [dict(system="github", finished_at=EVALUATED), dict(system="servicenow", finished_at=EVALUATED),
+                      dict(system="jira", finished_at=EVALUATED - timedelta(days=2))]
+    cfg = config(github=GITHUB, servicenow=SERVICENOW,
+                 jira={"base_url": "https://acme.atlassian.net"})
+    got = _run(org, cfg, ("CM-11", "EV-01"))
+    assert got[("CM-11", servicenow["change_id"])][0] == "pass"
+    assert got[("CM-11", jira["change_id"])][0] == "error" and "jira last extracted" in got[("CM-11", jira["change_id"])][1]
+
+
 def test_every_change_control_names_the_sources_it_reads():
     for control in load_controls():
         if control.subject_type == "change" and control.control_id in {

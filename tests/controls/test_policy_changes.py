@@ -67,3 +67,31 @@ def test_emergency_verbal_approver_roles_are_configured():
     assert org.evaluate("CM-16", config=ciso_only)[lead["change_id"]][0] == "fail"
     lead_signoff = policy(emergency_signoff_roles=["eng_lead"])  # lena never signed off
     assert org.evaluate("CM-16", config=lead_signoff)[lead["change_id"]][0] == "fail"
+
+
+def test_three_reviewers_fail_two_approvals_and_pass_three():
+    org = Org()
+    two = org.change(repo="acme/a", reviewers=("bob", "carol"))
+    three = org.change(repo="acme/b", ticket="CHG0000002", reviewers=("bob", "carol", "dave"))
+    default = org.evaluate("CM-04")
+    assert default[two["change_id"]][0] == default[three["change_id"]][0] == "pass"
+    tuned = org.evaluate("CM-04", config=policy(min_reviewers=3))
+    assert tuned[two["change_id"]][0] == "fail"
+    assert tuned[three["change_id"]][0] == "pass"
+
+
+def test_a_different_maintenance_window_changes_the_cm13_findings():
+    from datetime import datetime, timezone
+    org = Org()
+    tuesday_night = org.change(repo="acme/a", at=datetime(2026, 8, 4, 23, 0, tzinfo=timezone.utc))
+    saturday = org.change(repo="acme/b", ticket="CHG0000002", at=datetime(2026, 8, 8, 10, 0, tzinfo=timezone.utc))
+    default = org.evaluate("CM-13")   # no windows, peak Mon-Fri 09:00-17:00 UTC: both outside peak
+    assert default[tuesday_night["change_id"]][0] == default[saturday["change_id"]][0] == "pass"
+    weekend_only = policy(schedule={"maintenance_windows": ["Sat-Sun 06:00-18:00"]})
+    got = org.evaluate("CM-13", config=weekend_only)
+    assert got[tuesday_night["change_id"]][0] == "fail"
+    assert got[saturday["change_id"]][0] == "pass"
+    weeknights = policy(schedule={"maintenance_windows": ["Mon-Fri 22:00-02:00"]})
+    got = org.evaluate("CM-13", config=weeknights)
+    assert got[tuesday_night["change_id"]][0] == "pass"
+    assert got[saturday["change_id"]][0] == "fail"

@@ -12,9 +12,11 @@ valid as (
     where state = 'APPROVED' and is_on_head and is_before_merge and not is_participant
       and is_latest_decision
 ),
-per_pr as (
+trailers as (select * from int_change_commits_reviewed_in_trailers),
+pr_reviews as (
     select
-        prs.change_id, prs.number,
+        prs.change_id, prs.number as sort_key, '#' || prs.number as label, json_object('pr', prs.number) as ref,
+        null::varchar as note,
         count(distinct valid.reviewer_key) as count_valid,
         coalesce(bool_or(len(list_intersect(valid.reviewer_roles, params.senior_roles)) > 0), false) as has_senior
     from prs
@@ -22,14 +24,32 @@ per_pr as (
     left join valid on valid.repo = prs.repo and valid.pr_number = prs.number
     group by all
 ),
+-- a review recorded in Gerrit/Phabricator trailers (commits outside any PR): its reviewers other
+-- than the commit's author/committer count as approvers (the review system wrote them at submit,
+-- on the submitted revision); seniority needs the reviewer resolved in the people directory
+trailer_reviews as (
+    select
+        trailers.change_id, null::bigint as sort_key, trailers.review_system || ' ' || trailers.review_url as label,
+        json_object('review', trailers.review_url, 'system', trailers.review_system) as ref,
+        'reviewed in ' || trailers.review_system || ' ' || trailers.review_url || ' by '
+            || coalesce(string_agg(distinct trailers.reviewer, ', ' order by trailers.reviewer), 'nobody') as note,
+        count(distinct trailers.reviewer_key) filter (where trailers.reviewer is not null and not trailers.is_author) as count_valid,
+        coalesce(bool_or(not trailers.is_author and len(list_intersect(trailers.reviewer_roles, params.senior_roles)) > 0),
+                 false) as has_senior
+    from trailers cross join params
+    group by trailers.change_id, trailers.review_system, trailers.review_url
+),
+per_pr as (select * from pr_reviews union all select * from trailer_reviews),
 per_change as (
     select
         per_pr.change_id,
         count(*) as count_prs,
-        list('#' || number || ' has ' || count_valid || ' valid approval' || case when count_valid = 1 then '' else 's' end
-             order by number) filter (where count_valid < params.min_reviewers) as too_few,
-        list('#' || number order by number) filter (where count_valid >= params.min_reviewers and not has_senior) as no_senior,
-        list(json_object('pr', number, 'valid_approvers', count_valid, 'senior', has_senior) order by number) as prs
+        list(label || ' has ' || count_valid || ' valid approval' || case when count_valid = 1 then '' else 's' end
+             order by sort_key nulls last, label) filter (where count_valid < params.min_reviewers) as too_few,
+        list(label order by sort_key nulls last, label) filter (where count_valid >= params.min_reviewers and not has_senior) as no_senior,
+        list(json_merge_patch(ref, json_object('valid_approvers', count_valid, 'senior', has_senior))
+             order by sort_key nulls last, label) as prs,
+        list(note order by label) filter (where note is not null) as notes
     from per_pr cross join params
     group by per_pr.change_id, params.min_reviewers
 ),
@@ -47,6 +67,8 @@ evaluated as (
             when len(per_change.too_few) > 0 then array_to_string(per_change.too_few, '; ')
                 || ' (minimum ' || params.min_reviewers || ')'
             when len(per_change.no_senior) > 0 then 'no senior approver on ' || array_to_string(per_change.no_senior, ', ')
+            when len(per_change.notes) > 0 then per_change.count_prs || ' PR(s) or trailer reviews, each with '
+                || params.min_reviewers || '+ valid approvals incl. a senior; ' || array_to_string(per_change.notes, '; ')
             else per_change.count_prs || ' PR(s), each with ' || params.min_reviewers || '+ valid approvals incl. a senior'
         end as reason,
         json_object('prs', per_change.prs) as evidence

@@ -17,7 +17,7 @@ late as (
     group by changes.change_id
 ),
 roles as (
-    select change_id, list(distinct approver_person_id) as approvers from timely group by change_id
+    select change_id, list(distinct approver_person_id order by approver_person_id) as approvers from timely group by change_id
 ),
 required as (
     -- the category's roles (policy.approvers), each to be held by a different person

@@ -1,22 +1,27 @@
 -- CM-11 incomplete-change-request (metadata: cm_11__incomplete_change_request.yml)
--- Scope is the ticket's implementation_plan (what is changed, where and how); blank = empty.
+-- The fields each category requires come from policy.required_ticket_fields (table
+-- required_ticket_fields, default: description, implementation_plan = scope, risk_impact_analysis,
+-- test_plan, backout_plan); blank = empty.
 with
 changes as (select * from int_changes_in_period),
 links as (select * from int_changes_linked_to_tickets),
 tickets as (select * from int_tickets_categorized),
+required as (select * from required_ticket_fields),
 judged as (
     select
-        changes.change_id, changes.is_rollback, links.ticket_number,
-        list_filter([
-            case when not coalesce(regexp_matches(tickets.description, '\S'), false) then 'description' end,
-            case when not coalesce(regexp_matches(tickets.implementation_plan, '\S'), false) then 'scope (implementation_plan)' end,
-            case when not coalesce(regexp_matches(tickets.risk_impact_analysis, '\S'), false) then 'risk assessment (risk_impact_analysis)' end,
-            case when not coalesce(regexp_matches(tickets.test_plan, '\S'), false) then 'testing plan (test_plan)' end,
-            case when not coalesce(regexp_matches(tickets.backout_plan, '\S'), false) then 'rollback plan (backout_plan)' end
-        ], lambda field: field is not null) as missing
+        changes.change_id, changes.is_rollback, links.ticket_number, tickets.category,
+        list(required.label order by required.position) filter (
+            where required.field is not null
+              and not coalesce(regexp_matches(json_extract_string(to_json(tickets), '$.' || required.field), '\S'), false)
+        ) as missing,
+        list(required.label order by required.position) filter (where required.field is not null) as fields,
+        list(required.field order by required.position) filter (where required.field is not null)
+            = ['description', 'implementation_plan', 'risk_impact_analysis', 'test_plan', 'backout_plan'] as is_default
     from changes
     left join links using (change_id)
     left join tickets on tickets.sys_id = links.ticket_sys_id
+    left join required on required.category = tickets.category
+    group by all
 ),
 evaluated as (
     select
@@ -30,9 +35,12 @@ evaluated as (
             when is_rollback then 'rollback: judged on the rolled-back change (see CM-17)'
             when ticket_number is null then 'no change ticket (see CM-01)'
             when len(missing) > 0 then ticket_number || ' lacks ' || array_to_string(missing, ', ')
-            else ticket_number || ' has description, scope, risk assessment, testing and rollback plans'
+            when len(coalesce(fields, [])) = 0 then ticket_number || ': the policy requires no fields of ' || category || ' tickets'
+            when is_default then ticket_number || ' has description, scope, risk assessment, testing and rollback plans'
+            else ticket_number || ' has ' || array_to_string(fields, ', ')
         end as reason,
-        json_object('ticket_number', ticket_number, 'missing_fields', missing) as evidence
+        json_object('ticket_number', ticket_number, 'category', category,
+                    'required_fields', coalesce(fields, []), 'missing_fields', coalesce(missing, [])) as evidence
     from judged
 )
 select * from evaluated

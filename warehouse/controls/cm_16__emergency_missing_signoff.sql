@@ -7,7 +7,7 @@ approvals as (select * from int_ticket_approvals_resolved where state = 'approve
 params as (select * from eval_params),
 signoffs as (
     -- retroactive sign-off by a holder of policy.emergency_signoff_roles (default: the CISO)
-    select change_sys_id, list(distinct approver_person_id) as cisos
+    select change_sys_id, list(distinct approver_person_id order by approver_person_id) as cisos
     from approvals, params where len(list_intersect(approver_roles, params.emergency_signoff_roles)) > 0
     group by change_sys_id
 ),

@@ -6,11 +6,13 @@ prs as (select * from int_changes_linked_to_prs),
 approvals as (select * from int_ticket_approvals_resolved where state = 'approved'),
 identities as (select * from int_people_identities),
 approvers as (
-    select change_sys_id, list(distinct coalesce(approver_person_id, source_system || ':' || approver_sys_id)) as people
+    select change_sys_id, list(distinct coalesce(approver_person_id, source_system || ':' || approver_sys_id)
+                              order by coalesce(approver_person_id, source_system || ':' || approver_sys_id)) as people
     from approvals group by change_sys_id
 ),
 pr_authors as (
-    select prs.change_id, list(distinct coalesce(identities.person_id, prs.source_system || ':' || lower(prs.author_login))) as people
+    select prs.change_id, list(distinct coalesce(identities.person_id, prs.source_system || ':' || lower(prs.author_login))
+                              order by coalesce(identities.person_id, prs.source_system || ':' || lower(prs.author_login))) as people
     from prs left join identities on identities.system = prs.source_system and identities.identifier = lower(prs.author_login)
     group by prs.change_id
 ),

@@ -1,11 +1,14 @@
 -- Ticket keys found for each change, in order of trust: the deployment itself, then the PRs'
 -- title, body and head branch, then commit messages. Only keys of existing change requests
--- link; the first of them is the primary ticket.
+-- link; the first of them is the primary ticket. A ticketed change whose linked PR or primary
+-- ticket carries a label of policy.emergency_labels (case-insensitive) is an emergency (§5).
 with
 changes as (select * from int_changes_in_period),
 prs as (select * from int_changes_linked_to_prs),
 commits as (select * from int_change_commits),
 tickets as (select * from int_tickets_categorized),
+pr_labels as (select * from int_pull_request_labels_unioned),
+ticket_labels as (select * from int_ticket_labels_unioned),
 params as (select * from eval_params),
 texts as (
     select change_id, 1 as place_rank, 'deployment description' as place, description as text from changes
@@ -30,6 +33,49 @@ primary_ticket as (
     from found where ticket_sys_id is not null
     qualify row_number() over (partition by change_id order by place_rank, ticket_key, place) = 1
 ),
+-- §5: a production deployment with no ticket at deploy time, documented afterwards by an Emergency
+-- ticket that names it in its text (the change id, the deployment URL or a 7+ hex prefix of the
+-- deployed sha); the earliest such ticket becomes the primary one (CM-14 judges its 24 h deadline)
+later_documented as (
+    select changes.change_id, tickets.number as ticket_key, tickets.sys_id as ticket_sys_id,
+           'emergency ticket ' || tickets.number || ' naming the deployment (documented after it)' as place
+    from changes
+    join tickets
+        on tickets.category = 'Emergency' and tickets.created_at > changes.deployed_at
+        and (contains(concat_ws(' ', tickets.short_description, tickets.description, tickets.justification,
+                                tickets.implementation_plan), changes.change_id)
+             or contains(concat_ws(' ', tickets.short_description, tickets.description, tickets.justification,
+                                   tickets.implementation_plan), changes.deployment_url)
+             or list_bool_or(list_transform(
+                    regexp_extract_all(concat_ws(' ', tickets.short_description, tickets.description,
+                                                 tickets.justification, tickets.implementation_plan),
+                                       '\b[0-9a-f]{7,40}\b'),
+                    lambda prefix: starts_with(changes.sha, prefix))))
+    where changes.change_id not in (select change_id from primary_ticket)
+    qualify row_number() over (partition by changes.change_id order by tickets.created_at, tickets.number) = 1
+),
+linked as (
+    select change_id, ticket_key, ticket_sys_id, place, false as is_documented_later from primary_ticket
+    union all
+    select change_id, ticket_key, ticket_sys_id, place, true from later_documented
+),
+-- §5 hotfix label: on a linked PR/MR or on the primary ticket (Jira); ServiceNow has no labels
+emergency_labelled as (
+    select hits.change_id, list(distinct hits.label || ' (' || hits.place || ')') as emergency_labels
+    from (
+        select prs.change_id, pr_labels.label, 'PR #' || prs.number as place
+        from prs
+        join pr_labels on pr_labels.source_system = prs.source_system and pr_labels.repo = prs.repo
+            and pr_labels.number = prs.number
+        union all
+        select linked.change_id, ticket_labels.label, linked.ticket_key
+        from linked
+        join ticket_labels on ticket_labels.sys_id = linked.ticket_sys_id
+    ) as hits
+    cross join params
+    where list_contains(params.emergency_labels, lower(hits.label))
+    group by hits.change_id
+),
 summary as (
     select change_id,
            list(distinct ticket_key order by ticket_key) as keys_found,
@@ -42,16 +88,23 @@ final as (
         primary_ticket.ticket_key as ticket_number,
         primary_ticket.ticket_sys_id,
         primary_ticket.place as ticket_found_in,
+        coalesce(primary_ticket.is_documented_later, false) as is_documented_later,
         coalesce(summary.keys_found, []) as keys_found,
         coalesce(summary.keys_unknown, []) as keys_unknown,
-        coalesce(tickets.category, 'unknown') as category,
-        tickets.category = 'Emergency' as is_emergency,
+        -- §5 treats a labelled change as an emergency: its category is Emergency (CM-09/10/13/19 n/a)
+        case when tickets.sys_id is not null and emergency_labelled.change_id is not null then 'Emergency'
+             else coalesce(tickets.category, 'unknown') end as category,
+        tickets.category = 'Emergency' or (tickets.sys_id is not null and emergency_labelled.change_id is not null)
+            as is_emergency,
+        tickets.category as ticket_category,
+        coalesce(emergency_labelled.emergency_labels, []) as emergency_labels,
         tickets.source_system as ticket_system, tickets.ticket_url, tickets.type as ticket_type, tickets.approval as ticket_approval,
         tickets.requested_by_sys_id, tickets.created_at as ticket_created_at,
         tickets.review_date, tickets.verbal_approver_sys_id, tickets.verbal_approved_at
     from changes
-    left join primary_ticket using (change_id)
+    left join linked as primary_ticket using (change_id)
     left join summary using (change_id)
+    left join emergency_labelled using (change_id)
     left join tickets on tickets.sys_id = primary_ticket.ticket_sys_id
 )
 select * from final

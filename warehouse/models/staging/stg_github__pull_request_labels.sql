@@ -1,0 +1,16 @@
+-- GitHub pull-request labels (entity pull_request_labels): one row per label name of the latest
+-- extraction of each PR (`labels[].name` of GET /repos/{owner}/{repo}/pulls). A label removed
+-- since the previous extraction is gone. Emergency detection (§5) reads them.
+with
+source as (
+    select json_extract_string(_context, '$.repo') as repo,
+           json_transform(_payload, '{"id": "BIGINT", "number": "BIGINT", "labels": [{"name": "VARCHAR"}]}') as p
+    from raw.github__pull_requests
+    qualify row_number() over (partition by _payload ->> 'id' order by _extracted_at desc) = 1
+),
+final as (
+    select distinct p.id as pr_id, repo, p.number, label.name as label
+    from source, unnest(coalesce(p.labels, [])) as t(label)
+    where nullif(trim(label.name), '') is not null
+)
+select * from final
