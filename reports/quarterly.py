@@ -16,17 +16,19 @@ import duckdb
 
 from reports import quarterly_sections as s
 from reports import quarterly_sql as q
+from reports import quarterly_trends as t
 from reports.csv_export import write_findings_csv, write_population_csv
-from reports.document import (DocumentMeta, fmt_dt, fmt_int, fmt_rate, outcome_css,
-                              parse_period, plural, rate, short_hash)
-from reports.quarterly_model import (Attachments, Cover, Figure, LabelValue, PopulationSection,
-                                     QuarterlyContext, RunInfo, Summary, TieOutLine, TopControl)
+from reports.document import DocumentMeta, fmt_dt, fmt_int, parse_period, plural, short_hash
+from reports.quarterly_export import write_quarterly_xlsx
+from reports.quarterly_model import (Attachments, Cover, LabelValue, PopulationSection,
+                                     QuarterlyContext, RunInfo, TieOutLine)
+from reports.quarterly_summary import TOLERABLE_VIOLATION_RATE, summary as build_summary
 from reports.render import render_html, render_pdf
 
 TEMPLATE = "quarterly_report.html"
 POLICY = "SOC2-CHG-001 v1.0 — Change Management Policy (March 2026)"
-ROW_CAP = 300
-TOP_CONTROLS = 3
+ROW_CAP = 300        # violating and excepted changes listed on pages; all are in the attachments
+LIST_CAP = 100       # emergency changes and rollbacks listed (the CISO report lists every one)
 
 
 def file_stem(period_key: str) -> str:
@@ -36,14 +38,15 @@ def file_stem(period_key: str) -> str:
 def build_context(con: duckdb.DuckDBPyConnection, period: str, organization: str,
                   run_id: str | None = None, *, generated_at: datetime | None = None,
                   production_environments: Sequence[str] = ("production",),
-                  row_cap: int = ROW_CAP) -> QuarterlyContext:
+                  row_cap: int = ROW_CAP, list_cap: int = LIST_CAP,
+                  tolerable_violation_rate: float = TOLERABLE_VIOLATION_RATE) -> QuarterlyContext:
     """Everything the quarterly report shows, computed from one evaluation run."""
     p = parse_period(period)
     run = q.evaluation_run(con, p, run_id)
     rid = run["run_id"]
     generated = fmt_dt(generated_at or datetime.now(timezone.utc))
     stem = file_stem(p.key)
-    attachments = Attachments(f"{stem}-population.csv", f"{stem}-findings.csv")
+    attachments = Attachments(f"{stem}-population.csv", f"{stem}-findings.csv", f"{stem}-quarterly.xlsx")
     run_info = RunInfo(run_id=rid, started_at=fmt_dt(run["started_at"]),
                        finished_at=fmt_dt(run["finished_at"]),
                        config_hash=short_hash(run["config_hash"]),
@@ -58,8 +61,8 @@ def build_context(con: duckdb.DuckDBPyConnection, period: str, organization: str
     titles = {r["control_id"]: r["title"] for r in stats}
     controls = s.control_rows(stats)
     categories = s.category_rows(counts, population)
-    emergency = s.emergency_section(con, rid, p, titles)
-    rollbacks = s.rollback_section(con, rid, p)
+    emergency = s.emergency_section(con, rid, p, titles, list_cap, attachments.population_csv)
+    rollbacks = s.rollback_section(con, rid, p, list_cap, attachments.population_csv)
     violations = s.violation_section(con, rid, p, by_outcome["violation"], row_cap,
                                      attachments.population_csv)
     exceptions = s.exception_section(con, rid, p, by_outcome["exception"], row_cap,
@@ -85,8 +88,19 @@ def build_context(con: duckdb.DuckDBPyConnection, period: str, organization: str
         LabelValue("Generated", generated),
     ], systems=systems, policy=POLICY)
 
-    summary = _summary(population, by_outcome, emergencies, emergency, rollbacks, violations,
-                       controls, scope, p.short_label, population_section)
+    trends = t.trend_section(con, p, rid)
+    per_control = t.violations_per_control(con, rid, p)
+    previous = trends.rows[-2] if len(trends.rows) > 1 else None
+    previous_per_control = (t.violations_per_control(con, previous.run_id, parse_period(previous.period_key))
+                            if previous else None)
+    charts = t.charts(t.monthly_counts(con, rid, p), per_control, titles, trends)
+    summary = build_summary(
+        population=population, by_outcome=by_outcome, emergencies=emergencies, emergency=emergency,
+        rollbacks=rollbacks, violations=violations, controls=controls, scope=scope,
+        period_label=p.short_label, population_section=population_section,
+        per_control=per_control, trends=trends, previous_per_control=previous_per_control,
+        comparison=t.comparison(trends, previous_per_control or {}, per_control, titles),
+        titles=titles, tolerable_rate=tolerable_violation_rate)
     document = DocumentMeta(
         title="Quarterly change-management report",
         subtitle="SOC 2 CC8.1 · SOC2-CHG-001 v1.0", organization=organization,
@@ -100,46 +114,7 @@ def build_context(con: duckdb.DuckDBPyConnection, period: str, organization: str
                        "are counted separately; a change with an error is a violation."),
         categories=categories, emergencies=emergency, rollbacks=rollbacks,
         violations=violations, exceptions=exceptions, population=population_section,
-        attachments=attachments, row_cap=row_cap)
-
-
-def _summary(population, by_outcome, emergencies, emergency, rollbacks, violations, controls,
-             scope, period_label, population_section) -> Summary:
-    figures = [Figure("Changes in population", population, fmt_int(population), None, "",
-                      "", "successful production deployments")]
-    for outcome, label in (("compliant", "Compliant"), ("exception", "Exceptions"),
-                           ("violation", "Violations")):
-        n = by_outcome[outcome]
-        figures.append(Figure(label, n, fmt_int(n), rate(n, population),
-                              fmt_rate(n, population), outcome_css(outcome)))
-    closed = emergency.closed_out
-    figures.append(Figure("Emergency changes", emergencies, fmt_int(emergencies),
-                          rate(emergencies, population), fmt_rate(emergencies, population),
-                          "st-emergency", f"{closed:,} closed out under §5"))
-    ranked = sorted((c for c in controls if c.fails),
-                    key=lambda c: (-c.fails, s.control_sort_key(c.control_id)))
-    top = [TopControl(c.control_id, c.title, c.fails, fmt_int(c.fails), c.failure_rate_label)
-           for c in ranked[:TOP_CONTROLS]]
-    statements = [
-        f"{plural(population, 'production change')} in {period_label} across "
-        f"{plural(int(scope['services']), 'service')} and {plural(int(scope['teams']), 'team')}.",
-        f"{plural(by_outcome['violation'], 'change')} ({fmt_rate(by_outcome['violation'], population)})"
-        " did not follow SOC2-CHG-001"
-        + (f"; the control failing most often is {top[0].control_id} {top[0].title} "
-           f"({plural(top[0].fails, 'failure')})." if top else "."),
-        f"{plural(emergencies, 'emergency change')}: {closed:,} closed out under §5, "
-        f"{emergency.violations:,} not.",
-        f"{plural(len(rollbacks.rollbacks), 'rollback')}: "
-        f"{sum(1 for r in rollbacks.rollbacks if r.cm17.status == 'pass'):,} documented as an "
-        "incident with a post-incident review (CM-17).",
-        population_section.tie_out_label,
-    ]
-    top_teams = [t for t in violations.by_team if t.violations][:TOP_CONTROLS]
-    return Summary(population=population, figures=figures, top_controls=top, top_teams=top_teams,
-                   top_controls_empty="No control failed in this period.",
-                   statements=statements, tie_out_ok=population_section.tie_out_ok,
-                   tie_out_label=population_section.tie_out_label,
-                   tie_out_css=population_section.tie_out_css)
+        attachments=attachments, trends=trends, charts=charts, row_cap=row_cap)
 
 
 def _population_section(con, run, period, population, by_outcome, environments,
@@ -187,7 +162,8 @@ def _population_section(con, run, period, population, by_outcome, environments,
 def write_quarterly_report(con: duckdb.DuckDBPyConnection, period: str, organization: str,
                            out_dir: Path, run_id: str | None = None,
                            formats: Sequence[str] = ("pdf", "html"), **options) -> list[Path]:
-    """PDF (with its population and findings CSVs) and/or HTML preview of one period; returns their paths."""
+    """PDF (with its population and findings CSVs and the XLSX workbook) and/or HTML preview of one
+    period; returns their paths."""
     context = build_context(con, period, organization, run_id, **options)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -202,6 +178,7 @@ def write_quarterly_report(con: duckdb.DuckDBPyConnection, period: str, organiza
                                           out_dir / context.attachments.population_csv))
         paths.append(write_findings_csv(con, context.run.run_id, context.period.key,
                                         out_dir / context.attachments.findings_csv))
+        paths.append(write_quarterly_xlsx(con, context, out_dir / context.attachments.xlsx))
     return paths
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reports.charts import Chart
 from reports.document import DocumentMeta, Period
 
 EMPTY = "None in this period."
@@ -66,7 +67,32 @@ class TopControl:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """The one-line answer of the executive summary, and the rule that produced it."""
+
+    answer: str                         # "Operating effectively", "... with deviations", "Not ..."
+    css: str                            # ok / warn / bad
+    sentence: str                       # the numbers behind the answer
+    rule: str                           # the rule, printed under the answer
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One line of "this quarter against the last evaluated quarter"."""
+
+    label: str
+    previous: str
+    current: str
+    change: str                         # "+12", "−1.2 pp", "—"
+    css: str = ""                       # worse / better / "" (no direction or no change)
+
+
+@dataclass(frozen=True)
 class Summary:
+    verdict: Verdict
+    risks: list[str]                    # the top risks in one sentence each
+    comparison: list[Comparison]        # empty when no earlier quarter was evaluated
+    comparison_title: str               # "Compared with 2026 Q2" / why nothing is compared
     population: int
     figures: list[Figure]               # population, compliant, exception, violation, emergency
     top_controls: list[TopControl]
@@ -128,6 +154,7 @@ class EmergencySection:
     closed_out: int                     # outcome exception or compliant: §5 was followed
     violations: int
     empty_text: str = EMPTY
+    more_note: str = ""                 # "" when every emergency change is listed
 
 
 @dataclass(frozen=True)
@@ -157,6 +184,9 @@ class RollbackSection:
     rollbacks_empty: str = EMPTY
     incidents_empty: str = EMPTY
     incidents_note: str = ""
+    more_note: str = ""                 # "" when every rollback is listed
+    total: int = 0                      # rollbacks in the period (listed or not)
+    documented: int = 0                 # of which CM-17 passed
 
 
 @dataclass(frozen=True)
@@ -276,6 +306,45 @@ class PopulationSection:
 class Attachments:
     population_csv: str
     findings_csv: str
+    xlsx: str = ""                      # population, findings, controls and trends as sheets
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One evaluated quarter: the figures of its sealed run, else its latest finished run."""
+
+    period_key: str
+    period_label: str
+    run_id: str
+    basis: str                          # "sealed run" / "latest finished run"
+    population: int
+    compliant: int
+    exception: int
+    violation: int
+    violation_rate: float | None
+    violation_rate_label: str
+    emergencies: int
+    emergency_violations: int
+    current: bool
+
+
+@dataclass(frozen=True)
+class TrendSection:
+    rows: list[TrendRow]                # oldest first; the report's quarter last
+    quarters: list[str]                 # the four quarters looked for, oldest first
+    missing: list[str]                  # those with no finished evaluation run in the warehouse
+    table: list[tuple[str, TrendRow | None]]  # every quarter looked for, None when not evaluated
+    note: str                           # which runs were used; absent quarters said in words
+
+
+@dataclass(frozen=True)
+class Charts:
+    outcomes_per_month: Chart
+    violations_per_control: Chart
+    violations_per_control_note: str
+    emergencies_per_month: Chart
+    emergencies_per_quarter: Chart
+    outcomes_per_quarter: Chart
 
 
 @dataclass(frozen=True)
@@ -295,4 +364,6 @@ class QuarterlyContext:
     exceptions: ExceptionSection
     population: PopulationSection
     attachments: Attachments
+    trends: TrendSection
+    charts: Charts
     row_cap: int = 300

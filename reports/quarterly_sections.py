@@ -114,9 +114,11 @@ def _category_row(name: str, by_outcome: dict[str, int], population: int,
 
 # --- emergency changes and rollbacks ---------------------------------------------------------
 
-def emergency_section(con, run_id: str, period: Period, titles: dict[str, str]) -> EmergencySection:
+def emergency_section(con, run_id: str, period: Period, titles: dict[str, str],
+                      cap: int | None = None, csv_name: str = "") -> EmergencySection:
+    """Every emergency change counted; listed not-closed-out first, then by deployment, up to `cap`."""
     changes = q.changes_where(con, run_id, period, "coalesce(is_emergency, false)",
-                              "deployed_at, change_id")
+                              "outcome <> 'violation', deployed_at, change_id")
     results = _results_by_subject(q.results_for(con, run_id, list(EMERGENCY_CONTROLS),
                                                 "coalesce(is_emergency, false)"))
     rows = []
@@ -138,8 +140,12 @@ def emergency_section(con, run_id: str, period: Period, titles: dict[str, str]) 
     ] + [LabelValue(f"{cid} {titles.get(cid, '')} — failed", fmt_int(n))
          for cid, n in failing.items()]
     heads = [LabelValue(cid, titles.get(cid, cid)) for cid in EMERGENCY_CONTROLS]
-    return EmergencySection(rows=rows, check_titles=heads, figures=figures, closed_out=closed,
-                            violations=violations)
+    shown = rows[:cap] if cap is not None else rows
+    return EmergencySection(rows=shown, check_titles=heads, figures=figures, closed_out=closed,
+                            violations=violations,
+                            more_note=_capped_note(len(rows), len(shown), "emergency changes",
+                                                   "those not closed out first", csv_name,
+                                                   "is_emergency = true"))
 
 
 def _priority_key(priority: str) -> tuple:
@@ -147,9 +153,12 @@ def _priority_key(priority: str) -> tuple:
     return (0, int(match[1]), "") if match else (1, 0, priority or "")
 
 
-def rollback_section(con, run_id: str, period: Period) -> RollbackSection:
+def rollback_section(con, run_id: str, period: Period, cap: int | None = None,
+                     csv_name: str = "") -> RollbackSection:
+    """Rollbacks listed violations first, then by deployment, up to `cap`; incidents by priority."""
     changes = q.changes_where(con, run_id, period, "coalesce(is_rollback, false)",
-                              "deployed_at, change_id")
+                              "outcome <> 'violation', deployed_at, change_id")
+
     results = _results_by_subject(q.results_for(con, run_id, [ROLLBACK_CONTROL],
                                                 "coalesce(is_rollback, false)"))
     rollbacks = [RollbackRow(
@@ -157,6 +166,8 @@ def rollback_section(con, run_id: str, period: Period) -> RollbackSection:
         cm17=status_cell(results.get((c["change_id"], ROLLBACK_CONTROL))),
         outcome=outcome_label(c["outcome"]), outcome_css=outcome_css(c["outcome"]),
         failed_controls=failed_list(c)) for c in changes]
+    documented = sum(1 for r in rollbacks if r.cm17.status == "pass")
+    total, rollbacks = len(rollbacks), (rollbacks[:cap] if cap is not None else rollbacks)
     note = "PagerDuty incidents created in the period, all services."
     try:
         by_priority = q.incidents_by_priority(con, period)
@@ -169,7 +180,16 @@ def rollback_section(con, run_id: str, period: Period) -> RollbackSection:
                  for r in sorted(by_priority, key=lambda r: _priority_key(r["priority"]))]
     return RollbackSection(rollbacks=rollbacks, incidents=incidents,
                            incidents_total=sum(r.incidents for r in incidents),
-                           incidents_note=note)
+                           incidents_note=note, total=total, documented=documented,
+                           more_note=_capped_note(total, len(rollbacks), "rollbacks",
+                                                  "violations first", csv_name, "is_rollback = true"))
+
+
+def _capped_note(total: int, shown: int, what: str, order: str, csv_name: str, where: str) -> str:
+    if shown >= total:
+        return ""
+    return (f"Showing {shown:,} of {total:,} {what} ({order}); {total - shown:,} more are not listed "
+            f"here. All {total:,} are in the attachment {csv_name} ({where}).")
 
 
 # --- violations and exceptions ---------------------------------------------------------------

@@ -46,6 +46,9 @@ class ReportSpec:
 REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in [
     ReportSpec("quarterly", "Quarterly change-management report", "compliance team",
                "reports.quarterly:render_report"),
+    ReportSpec("evidence-pack", "Auditor evidence pack", "auditor", "reports.evidence_pack.pack:render_report"),
+    ReportSpec("emergency", "Emergency changes (§5)", "CISO", "reports.emergency:render_report"),
+    ReportSpec("digest", "Engineering-lead digest per team", "engineering leads", "reports.digest:render_report"),
 ]}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -18,6 +19,7 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from extractors.core.faults import checkpoint
 from reports.document import fmt_int
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -76,19 +78,33 @@ def render_html(template_name: str, context, out_path: Path, *,
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     html = render_string(template_name, context, templates_dir=templates_dir)
-    out_path.write_text(html, encoding="utf-8")
+    tmp = _tmp(out_path)
+    tmp.write_text(html, encoding="utf-8")
+    checkpoint("report.mid_html")
+    os.replace(tmp, out_path)        # atomic: a reader never sees half a report
     return out_path
 
 
 def render_pdf(template_name: str, context, out_path: Path, *,
                templates_dir: Path = TEMPLATES_DIR,
-               fetcher: AssetOnlyFetcher | None = None) -> Path:
-    """The PDF of a report, laid out by WeasyPrint with only the bundled assets reachable."""
+               fetcher: AssetOnlyFetcher | None = None, pdf_options: dict | None = None) -> Path:
+    """The PDF of a report, laid out by WeasyPrint with only the bundled assets reachable.
+
+    `pdf_options` go to WeasyPrint's write_pdf as they are, e.g. the evidence pack's
+    `{"pdf_variant": "pdf/a-3b", "attachments": [weasyprint.Attachment(...)]}`."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     html = render_string(template_name, context, templates_dir=templates_dir)
     fetcher = fetcher or AssetOnlyFetcher(assets_dir=templates_dir / "assets")
     font_config = FontConfiguration()
     document = HTML(string=html, base_url=str(templates_dir) + "/", url_fetcher=fetcher)
-    document.write_pdf(out_path, font_config=font_config)
+    tmp = _tmp(out_path)
+    document.write_pdf(tmp, font_config=font_config, **(pdf_options or {}))
+    checkpoint("report.mid_pdf")
+    os.replace(tmp, out_path)        # atomic: a killed run leaves the previous PDF or none, never half
     return out_path
+
+
+def _tmp(path: Path) -> Path:
+    """The temporary name a report file is written under before its atomic rename."""
+    return path.with_name(f".{path.name}.tmp")

@@ -138,8 +138,11 @@ class Change:
 class Warehouse:
     """Collects rows, then writes them into a DuckDB connection with the contract's tables."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    def __init__(self, con: duckdb.DuckDBPyConnection, create: bool = True):
         self.con = con
+        self.deploy_seq = 90_000_000
+        if not create:          # add runs to a warehouse built by make_small / make_demo
+            return
         for statement in DDL:
             con.execute(statement)
         # the entity views the warehouse builds over every source's staging view
@@ -148,7 +151,6 @@ class Warehouse:
             con.execute(f"create view {name} as {sql}")
         con.executemany("insert into control_catalog values (?, ?, ?, ?, 'high', ?, '')",
                         [(c, t.lower().replace(" ", "-"), t, cl, st) for c, t, cl, st in CATALOG])
-        self.deploy_seq = 90_000_000
 
     def run(self, run_id: str, period: str, changes: list[Change], started: str,
             finished: str | None, extra_results: list[tuple] = ()) -> None:
@@ -291,6 +293,25 @@ def make_small(con: duckdb.DuckDBPyConnection) -> list[Change]:
     w.incidents([("P1", "2026-07-10 10:00", True), ("P3", "2026-08-03 05:30", True),
                  ("P3", "2026-09-01 00:00", False), (None, "2026-09-15 12:00", True),
                  ("P2", "2026-10-05 10:00", True)])
+    return q3
+
+
+def make_four_quarters(con: duckdb.DuckDBPyConnection) -> list[Change]:
+    """make_small plus 2026Q1 (a sealed run and a later, unsealed one) and 2025Q4 (unfinished
+    only, so not evaluated): trends see 2026 Q1 (sealed run), Q2 and Q3; 2025 Q4 is missing."""
+    q3 = make_small(con)
+    w = Warehouse(con, create=False)
+    pay, web = "acme/payments-api", "acme/web"
+    q1 = [Change(pay, 801, dt("2026-01-05 09:00"), "payments", fails={"CM-01": "no ticket"}),
+          Change(web, 802, dt("2026-02-05 09:00"), "web", "Emergency"),
+          Change(web, 803, dt("2026-03-05 09:00"), "web")]
+    w.run("run-q1-sealed", "2026Q1", q1, "2026-04-01 06:00", "2026-04-01 06:05")
+    w.run("run-q1-later", "2026Q1", q1[2:], "2026-04-09 06:00", "2026-04-09 06:05")
+    w.run("run-q4-unfinished", "2025Q4", q1[:1], "2026-01-02 06:00", None)
+    con.execute("""create table sealed_periods (period VARCHAR, run_id VARCHAR, sealed_at TIMESTAMPTZ,
+                   sealed_by VARCHAR)""")
+    con.execute("insert into sealed_periods values ('2026Q1', 'run-q1-sealed', ?, 'auditor')",
+                [dt("2026-04-02 06:00")])
     return q3
 
 

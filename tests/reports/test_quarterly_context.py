@@ -66,8 +66,10 @@ def test_categories_in_policy_order_with_total(small_context):
 
 def test_emergency_changes_tracked_separately(small_context):
     e = small_context.emergencies
-    assert [r.change_id for r in e.rows] == ["acme/web@2003", "acme/auth@3001", "acme/auth@3004"]
-    auth = e.rows[1]
+    # not closed out first, then by deployment
+    assert [r.change_id for r in e.rows] == ["acme/auth@3001", "acme/web@2003", "acme/auth@3004"]
+    assert e.more_note == ""
+    auth = e.rows[0]
     assert [c.status for c in auth.checks] == ["fail", "pass", "pass"]
     assert auth.checks[0].reason == "documented 30 h after deployment"
     assert (auth.ticket, auth.deployed_at, auth.outcome) == ("CHG0003001", "2026-08-02 04:00", "Violation")
@@ -103,6 +105,20 @@ def test_long_lists_are_capped_and_point_to_the_csv(small_con):
         "Showing the first 2 of 5 violating changes; 3 more are not listed here. All 5 are in the "
         "attachment changetrail-2026Q3-population.csv (outcome = violation).")
     assert sum(len(g.rows) for g in context.violations.groups) == 2
+
+
+def test_emergency_and_rollback_lists_are_capped_but_counted_in_full(small_con):
+    context = build_context(small_con, "2026Q3", "Acme", list_cap=1)
+    e, r = context.emergencies, context.rollbacks
+    assert [x.change_id for x in e.rows] == ["acme/auth@3001"]          # the one not closed out
+    assert (e.closed_out, e.violations) == (2, 1)
+    assert e.more_note == (
+        "Showing 1 of 3 emergency changes (those not closed out first); 2 more are not listed here. "
+        "All 3 are in the attachment changetrail-2026Q3-population.csv (is_emergency = true).")
+    assert [x.change_id for x in r.rollbacks] == ["acme/auth@3002"] and (r.total, r.documented) == (2, 1)
+    assert r.more_note.startswith("Showing 1 of 2 rollbacks (violations first)")
+    assert "2 rollbacks: 1 documented as an incident with a post-incident review (CM-17)." in \
+        context.summary.statements
 
 
 def test_exceptions_list(small_context):

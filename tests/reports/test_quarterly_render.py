@@ -86,7 +86,8 @@ def test_writes_pdf_html_and_csv_companions(written):
     out, paths, *_ = written
     assert [p.name for p in paths] == [
         "changetrail-2026Q3-quarterly-report.pdf", "changetrail-2026Q3-quarterly-report.html",
-        "changetrail-2026Q3-population.csv", "changetrail-2026Q3-findings.csv"]
+        "changetrail-2026Q3-population.csv", "changetrail-2026Q3-findings.csv",
+        "changetrail-2026Q3-quarterly.xlsx"]
     assert paths[0].read_bytes().startswith(b"%PDF")
     assert 5 <= _pages(paths[0]) <= 15
 
@@ -97,8 +98,9 @@ def test_pdf_text_has_sections_footer_and_literal_source_text(written):
     if text is None:
         pytest.skip("pdftotext (poppler-utils) not installed")
     flat = " ".join(text.split())
-    for needle in ("2026 Q3 · 1 Jul – 30 Sep 2026", "1 Executive summary", "2 Results by control",
-                   "4 Emergency changes (§5)", "8 How the population was obtained", "SOC2-CHG-001 v1.0",
+    for needle in ("2026 Q3 · 1 Jul – 30 Sep 2026", "1 Executive summary", "2 Trends and charts",
+                   "3 Results by control", "5 Emergency changes (§5)",
+                   "9 How the population was obtained", "Not operating effectively", "SOC2-CHG-001 v1.0",
                    f"Page 1 of {_pages(paths[0])}", "Acme <b>Corp</b>", "<script>alert(1)</script>"):
         assert needle in flat, needle
 
@@ -149,7 +151,8 @@ def test_empty_sections_say_none_in_this_period(small_con):
     html = render_string(TEMPLATE, context)
     # emergency changes, rollbacks, incidents, violations, exceptions
     assert html.count('<p class="empty">None in this period.</p>') == 5
-    assert "No control failed in this period." in html
+    assert "No control failed and no emergency change is open: no risk stands out this quarter." in html
+    assert "No change violated the policy in this period." in html
     assert "No landing manifests were loaded for this evaluation run." in html
 
 
@@ -194,3 +197,47 @@ def test_demo_scale_report_keeps_populations_in_attachments(demo_con, tmp_path):
     context = build_context(demo_con, "2026Q3", "Acme Corp")
     assert context.summary.population == 3000 and context.population.tie_out_ok
     assert context.violations.shown == context.violations.total <= context.row_cap
+
+
+def test_xlsx_sheets_equal_the_csv_rows(written):
+    openpyxl = pytest.importorskip("openpyxl")
+    out, paths, *_ = written
+    book = openpyxl.load_workbook(paths[4], read_only=True)
+    assert book.sheetnames == ["Population", "Findings", "Controls", "Trends"]
+    for sheet, csv_path in (("Population", paths[2]), ("Findings", paths[3])):
+        with csv_path.open(encoding="utf-8", newline="") as fh:
+            expected = [[v or None for v in row] for row in csv.reader(fh)]
+        width = len(expected[0])                   # read-only mode trims trailing empty cells
+        got = [list(r) + [None] * (width - len(r)) for r in book[sheet].iter_rows(values_only=True)]
+        assert got == expected and len(got) > 1, sheet
+    trends = list(book["Trends"].iter_rows(values_only=True))
+    assert trends[0][:4] == ("period", "run_id", "basis", "population")
+    assert [r[:4] for r in trends[1:]] == [("2026Q2", "run-q2", "latest finished run", 2),
+                                          ("2026Q3", "run-q3", "this report's run", 12)]
+    controls = {r[0]: r for r in book["Controls"].iter_rows(min_row=2, values_only=True)}
+    assert controls["CM-04"][6] == 2 and controls["CM-04"][4] == 10      # fails, population
+
+
+def test_xlsx_takes_the_csv_formula_guard_off(tmp_path):
+    from reports.quarterly_export import csv_rows
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n'=HYPERLINK(1),'-1 fix\nplain,\n", encoding="utf-8")
+    header, rows = csv_rows(path)
+    assert header == ["a", "b"] and list(rows) == [["=HYPERLINK(1)", "-1 fix"], ["plain", ""]]
+
+
+def test_html_preview_has_the_charts_inline_and_fetches_nothing(written):
+    _, paths, *_ = written
+    html = paths[1].read_text(encoding="utf-8")
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"') == 5
+    for needle in ("2 Trends and charts", "Not operating effectively", "Compared with 2026 Q2",
+                   "Outcomes per month", "<style>", "Not evaluated in this warehouse"):
+        assert needle in html, needle
+    assert not re.search(r"""<[^>]+\s(src|href)\s*=|<link\b|<script\b|url\(\s*["']?(https?:|//)""", html)
+
+
+def test_html_format_alone_writes_only_the_preview(small_con, tmp_path):
+    paths = write_quarterly_report(small_con, "2026Q3", "Acme", tmp_path, formats=("html",),
+                                   generated_at=GENERATED_AT)
+    assert [p.name for p in paths] == ["changetrail-2026Q3-quarterly-report.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["changetrail-2026Q3-quarterly-report.html"]
