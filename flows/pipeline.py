@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from extractors.core.faults import checkpoint
 from flows.config import Config
 from reports.registry import FORMATS, REPORTS, ReportRequest
 from reports.registry import get as get_report
+from warehouse.integrity import record_reports
 from warehouse.load import LoadSummary, load_landing
 from warehouse.runner import evaluate
 from warehouse.schema import connect
@@ -74,6 +77,7 @@ def extract_source(config: Config, name: str, run_id: str, *, full_refresh: bool
     from warehouse.cursors import since_for_source
 
     source = getattr(config.sources, name)
+    checkpoint("extract.before_source")
     config.warehouse.landing.mkdir(parents=True, exist_ok=True)
     extractor = extractor_for(name)
     since = None
@@ -85,6 +89,7 @@ def extract_source(config: Config, name: str, run_id: str, *, full_refresh: bool
         manifests = extractor(source, config.warehouse.landing, run_id, since=since)
     log.info("extracted %s: %d unit(s)%s", name, len(manifests),
              "" if since is None else f", incremental from {len(since.per_unit)} unit cursor(s)")
+    checkpoint("extract.after_source")
     return manifests
 
 
@@ -97,11 +102,14 @@ def load(config: Config) -> LoadSummary:
     return summary
 
 
-def reconcile(config: Config, period: str, evaluated_at: datetime | None = None, reevaluate: bool = False) -> str:
+def reconcile(config: Config, period: str, evaluated_at: datetime | None = None, reevaluate: bool = False,
+              incremental: bool = False) -> str:
     """Evaluate `period`; a sealed period raises warehouse.sealing.PeriodSealed unless `reevaluate`
-    (then a new, versioned run is stored beside the sealed one)."""
+    (then a new, versioned run is stored beside the sealed one). `incremental` recomputes only the
+    controls whose inputs received rows since the previous run (warehouse/incremental.py)."""
     with connect(config.warehouse.path) as con:
-        run_id = evaluate(con, config, period, evaluated_at=evaluated_at, reevaluate=reevaluate)
+        run_id = evaluate(con, config, period, evaluated_at=evaluated_at, reevaluate=reevaluate,
+                          incremental=incremental)
     log.info("evaluated %s: run %s", period, run_id)
     return run_id
 
@@ -111,15 +119,22 @@ def report_dir(config: Config, period: str) -> Path:
 
 
 def render_reports(config: Config, period: str, run_id: str | None = None,
-                   names: list[str] | None = None, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    """Render the named reports (default: every report in reports/registry.py) of one period."""
+                   names: list[str] | None = None, formats: tuple[str, ...] = FORMATS,
+                   options: dict | None = None) -> list[Path]:
+    """Render the named reports (default: every report in reports/registry.py) of one period;
+    `options` go to each report as `request.options` (e.g. the digest's `team`)."""
     out = report_dir(config, period)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     with connect(config.warehouse.path) as con:
         for name in names or list(REPORTS):
-            request = ReportRequest(con, config, period, out, run_id=run_id, formats=formats)
+            checkpoint("report.before_render")
+            request = ReportRequest(con, config, period, out, run_id=run_id, formats=formats,
+                                    options=dict(options or {}))
             paths.extend(get_report(name).render(request))
+        checkpoint("report.before_record")
+        record_reports(con, paths, root=config.reports.out)  # chained hashes: `verify` sees a changed byte
+        checkpoint("report.after_record")
     return paths
 
 
@@ -129,3 +144,84 @@ class RunResult:
     evaluation_run_id: str
     load: LoadSummary
     reports: list[Path]
+
+
+class StepError(RuntimeError):
+    """A run step failed on something other than a source or load error; names the step."""
+
+
+@contextmanager
+def step(name: str, source: str | None = None):
+    """Prefix any error raised inside with the step (and source): 'extract github: GET ... failed'.
+
+    The error keeps its type (the CLI and task retry conditions look at it); one whose text cannot
+    be changed is wrapped in StepError."""
+    prefix = f"{name} {source}" if source else name
+    try:
+        yield
+    except Exception as exc:
+        text = str(exc)
+        if text.startswith(f"{prefix}:"):
+            raise
+        if source and text.startswith(f"{source}: "):
+            text = text[len(source) + 2:]
+        exc.args = (f"{prefix}: {text}",)
+        if str(exc) != f"{prefix}: {text}":
+            raise StepError(f"{prefix}: {type(exc).__name__}: {text}") from exc
+        raise
+
+
+def run_pipeline(config: Config, period: str, *, evaluated_at: datetime | None = None,
+                 report_names: list[str] | None = None, formats: tuple[str, ...] = FORMATS,
+                 wait: float = 0.0) -> RunResult:
+    """The whole run - extract every source, load, reconcile, render - under the warehouse's run
+    lock (flows/runlock.py). A run killed earlier is recovered first: set aside if its load never
+    committed, otherwise resumed after the step it finished, so the end state is the one an
+    uninterrupted run reaches."""
+    from flows.runlock import RunLock, set_aside_unloaded
+
+    with RunLock(config.warehouse.path, new_run_id(), wait=wait) as lock:
+        run_id, stage, evaluation_run_id = lock.holder.run_id, "extract", None
+        if lock.stale is not None:
+            stage, run_id, evaluation_run_id = recover(config, lock.stale, set_aside_unloaded)
+            lock.holder.run_id = run_id
+        summary = LoadSummary()
+        if stage == "extract":
+            lock.stage("extract")
+            try:
+                for name in configured_sources(config):
+                    extract_source(config, name, run_id)
+                lock.stage("load")
+                summary = load(config)
+            except BaseException:   # failed before its load committed: nothing of it may load later
+                if not loaded(config, run_id):
+                    set_aside_unloaded(config.warehouse.landing, run_id)
+                raise
+        if stage in ("extract", "reconcile"):
+            lock.stage("reconcile")
+            evaluation_run_id = reconcile(config, period, evaluated_at)
+        lock.stage("report", evaluation_run_id)
+        paths = render_reports(config, period, evaluation_run_id, names=report_names, formats=formats)
+    return RunResult(run_id, evaluation_run_id or "", summary, paths)
+
+
+def recover(config: Config, stale, set_aside) -> tuple[str, str, str | None]:
+    """(step to start at, run_id, evaluation run) after a killed run `stale` (a runlock.Holder)."""
+    if not loaded(config, stale.run_id):
+        moved = set_aside(config.warehouse.landing, stale.run_id)
+        log.warning("recovered killed %s: its unloaded landing output (%d item(s)) set aside; extracting again",
+                    stale.describe(), len(moved))
+        return "extract", new_run_id(), None
+    if stale.stage == "report" and stale.evaluation_run_id:
+        log.warning("resuming killed %s at its reports", stale.describe())
+        return "report", stale.run_id, stale.evaluation_run_id
+    log.warning("resuming killed %s at reconcile (its load had committed)", stale.describe())
+    return "reconcile", stale.run_id, None
+
+
+def loaded(config: Config, run_id: str) -> bool:
+    """Whether a load of `run_id`'s manifests committed."""
+    if not config.warehouse.path.exists():
+        return False
+    with connect(config.warehouse.path) as con:
+        return bool(con.execute("select count(*) from raw._manifests where run_id = ?", [run_id]).fetchone()[0])

@@ -4,6 +4,7 @@ Extraction runs in parallel and only writes landing files; this step appends the
 `raw.<system>__<stream>`, records each manifest in `raw._manifests` (with the cursors it
 carries) and quarantined input in `raw.quarantine`, all in one transaction (DESIGN rule 5), so
 a crash leaves either everything of a load or nothing. A manifest is loaded at most once.
+Each load also appends its hash-chained run record (warehouse/integrity.py) in that transaction.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import duckdb
 
+from extractors.core.faults import checkpoint
 from extractors.registry import ALL_STREAMS, raw_table_name
+from warehouse.integrity import adopt_unrecorded, record_load
 
 
 class LoadError(RuntimeError):
@@ -54,6 +57,7 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
     """Append every not-yet-loaded manifest's files to the raw tables, atomically."""
     landing_root = Path(landing_root)
     summary = LoadSummary()
+    adopt_unrecorded(con)  # a warehouse from before run records: hash what is there, once
     manifests = pending_manifests(con, landing_root)
     if not manifests:
         return summary
@@ -100,19 +104,26 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
         summary.manifests += 1
     summary.quarantined = len(rows_quarantine)
 
+    checkpoint("load.before_transaction")
     con.execute("begin transaction")
     try:
         for table, files in by_table.items():
             _append_files(con, table, files, landing_root)
+            checkpoint("load.after_table")
         if rows_quarantine:
             con.executemany("insert into raw.quarantine values (?, ?, ?, ?, ?, ?, ?, ?)", rows_quarantine)
+        checkpoint("load.after_quarantine")
         con.executemany(
             "insert into raw._manifests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows_manifest
         )
+        checkpoint("load.after_manifests")
+        record_load(con, loaded_at)  # the chained run record: files, counts, hashes of the rows just added
+        checkpoint("load.before_commit")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+    checkpoint("load.after_commit")
     return summary
 
 

@@ -1,10 +1,14 @@
 """DuckDB schema: append-only raw tables, run records and result tables.
 
 Raw evidence is never updated or deleted (DESIGN rule 1): tables here are created with
-`create ... if not exists` and only ever appended to. Everything computed lives in views
-(staging) or tables rebuilt per evaluation run (intermediate, results keyed by run_id).
+`create ... if not exists` and only ever appended to (the one exception, removal after the
+retention period, is warehouse/retention.py and is itself recorded in raw._run_records).
+Everything computed lives in views (staging) or tables rebuilt per evaluation run
+(intermediate, results keyed by run_id).
 """
 from __future__ import annotations
+
+import os
 
 import duckdb
 
@@ -87,6 +91,11 @@ DDL = [
         sealed_by VARCHAR NOT NULL, forced BOOLEAN NOT NULL, config_hash VARCHAR,
         results_sha256 VARCHAR NOT NULL, result_hashes JSON, count_results BIGINT,
         count_outcomes BIGINT, evidence JSON, evidence_sha256 VARCHAR NOT NULL)""",
+    # Run records (warehouse/integrity.py): each load, report rendering and retention removal,
+    # chained by hash (record_sha256 covers prev_sha256); `changetrail verify` walks the chain.
+    """create table if not exists raw._run_records (
+        seq BIGINT NOT NULL, kind VARCHAR NOT NULL, recorded_at VARCHAR NOT NULL, detail VARCHAR NOT NULL,
+        prev_sha256 VARCHAR, record_sha256 VARCHAR NOT NULL)""",
 ]
 
 
@@ -109,4 +118,14 @@ def connect(path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute("set TimeZone = 'UTC'")  # dates of timestamps (deadlines) are UTC dates
     create_schema(con)
+    _owner_only(path)
     return con
+
+
+def _owner_only(path) -> None:
+    """The warehouse file (and its write-ahead log) readable by its owner only (0600)."""
+    if str(path) == ":memory:":
+        return
+    for name in (str(path), str(path) + ".wal"):
+        if os.path.exists(name):
+            os.chmod(name, 0o600)

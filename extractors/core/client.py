@@ -312,7 +312,8 @@ def _retry_after_seconds(value: str | None, clock: Callable[[], float]) -> float
 
 
 def _error_message(response: httpx.Response) -> str:
-    """A short, secret-free description of an error body (APIs put the reason in JSON)."""
+    """A short, secret-free description of an error body (APIs put the reason in JSON; some echo
+    the credential they refused, so whatever the request's Authorization header held is redacted)."""
     try:
         body = response.json()
     except ValueError:
@@ -323,5 +324,22 @@ def _error_message(response: httpx.Response) -> str:
             if isinstance(value, dict):
                 value = value.get("message") or value.get("detail")
             if isinstance(value, str):
-                return value[:200]
+                return _redact(value, response)[:200]
     return response.reason_phrase or ""
+
+
+def _redact(text: str, response: httpx.Response) -> str:
+    try:
+        header = response.request.headers.get("Authorization") or ""
+    except RuntimeError:      # a response built without its request
+        return text
+    scheme, _, credential = header.partition(" ")
+    secrets = {credential, credential.removeprefix("token=")}
+    if scheme.lower() == "basic":
+        try:
+            secrets.update(base64.b64decode(credential).decode("utf-8", "replace").split(":", 1))
+        except ValueError:
+            pass
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    return text

@@ -18,6 +18,7 @@ import httpx
 
 from extractors.core.client import ApiClient
 from extractors.core.errors import HttpStatusError
+from extractors.core.faults import checkpoint
 from extractors.core.incremental import ConditionalPages
 from extractors.core.landing import LandingWriter, utc_now_iso
 from extractors.core.stream import Stream
@@ -186,6 +187,7 @@ class Extraction:
                 url = conditional.not_modified(name, url)     # unchanged: its records are already landed
                 continue
             source_url = str(response.url)
+            checkpoint("extract.after_page")
             body: Any = None
             records: list[Any] | None = None
             try:

@@ -2,13 +2,15 @@
 
 One `LandingWriter` per extraction unit. Records go to
 `<landing>/<system>/<stream>/<run_id>/<unit-slug>.jsonl.gz` as envelopes
-`{"extracted_at", "source_url", "context", "payload"}`; the manifest
+`{"extracted_at", "source_url", "context", "payload"}`, written under `<name>.tmp` and renamed
+when complete (a killed run leaves only `.tmp` files, which nothing loads); the manifest
 `<landing>/<system>/_manifests/<run_id>__<unit-slug>.json` is written LAST (atomically, via a
 temporary file), so a manifest's presence means every file it lists is complete and hashed.
 
 The payload is serialised once, with keys in the order received and non-ASCII text kept as is,
 so the line holds the record as the source sent it. Gzip headers carry no timestamp, so landing
-the same records twice yields the same bytes and the same sha256.
+the same records twice yields the same bytes and the same sha256. Landing folders are created
+0700 and files 0600: evidence holds source data and is readable by its owner only.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
+
+from extractors.core.faults import checkpoint
 
 RAW_LIMIT = 10_000            # quarantined text kept per entry (README: <= 10 kB)
 _FLUSH_BYTES = 1 << 18        # compress in ~256 kB batches: per-line gzip writes are slow
@@ -100,8 +104,8 @@ class LandingWriter:
         if entry is None:
             relpath = f"{self.system}/{stream}/{self.run_id}/{self.slug}.jsonl.gz"
             entry = _StreamFile(stream, relpath, self.root / relpath, query)
-            entry.path.parent.mkdir(parents=True, exist_ok=True)
-            raw = open(entry.path, "wb")
+            private_dirs(entry.path.parent, self.root)
+            raw = private_open(_tmp(entry.path))
             entry.handle = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
             self._files[stream] = entry
         elif query and not entry.query:
@@ -157,20 +161,26 @@ class LandingWriter:
             entry.handle.write(b"".join(entry.buffer))
             entry.buffer.clear()
             entry.buffered = 0
+            checkpoint("landing.mid_file")
 
-    def _close_files(self) -> None:
+    def _close_files(self, complete: bool = True) -> None:
         for entry in self._files.values():
             if entry.handle is not None:
                 self._flush(entry)
                 fileobj = entry.handle.fileobj
                 entry.handle.close()
                 if fileobj is not None:
+                    fileobj.flush()
+                    os.fsync(fileobj.fileno())
                     fileobj.close()
                 entry.handle = None
+                if complete:
+                    checkpoint("landing.before_rename")
+                    os.replace(_tmp(entry.path), entry.path)
 
     def abort(self) -> None:
-        """Close files without a manifest: the load step ignores a unit that has none."""
-        self._close_files()
+        """Close files without a manifest (they stay `.tmp`): the load step ignores a unit that has none."""
+        self._close_files(complete=False)
         self._finished = True
 
     def finish(self) -> Path:
@@ -194,12 +204,38 @@ class LandingWriter:
             manifest["etags"] = self.conditional.etags          # url -> {stream, etag, records, next}
             manifest["unchanged"] = self.conditional.unchanged  # pages answered 304: asked, not re-landed
         path = self.root / self.system / "_manifests" / f"{self.run_id}__{self.slug}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        private_dirs(path.parent, self.root)
+        checkpoint("landing.before_manifest")
+        tmp = _tmp(path)
+        with private_open(tmp) as fh:
+            fh.write(json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        checkpoint("landing.mid_manifest")
         os.replace(tmp, path)
+        checkpoint("landing.after_manifest")
         self._finished = True
         return path
+
+
+def private_dirs(folder: Path, root: Path) -> None:
+    """Create `folder` (and `root`, and everything between) readable by the owner only (0700)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for part in [folder, *folder.parents]:
+        os.chmod(part, 0o700)
+        if part == root or root not in part.parents:
+            break
+
+
+def private_open(path: Path):
+    """A new (or truncated) file for writing, readable by the owner only (0600) from creation."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
 
 
 def _sha256(path: Path) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import httpx
+
+from extractors.core.safe_paths import escapes
 
 STYLES = ("github", "servicenow", "pagerduty")
 _JSON = {"Content-Type": "application/json; charset=utf-8"}
@@ -90,6 +93,8 @@ class FolderTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.request_count += 1
+        if REQUEST_LOG_VARIABLE in os.environ:   # the benchmark counts requests across worker processes
+            log_request(self.style, request)
         if request.method != "GET":
             return _json_response(405, {"message": f"FolderTransport serves GET only, not {request.method}"}, request)
         rel = self._relative_path(request.url.path)
@@ -101,7 +106,12 @@ class FolderTransport(httpx.BaseTransport):
             if isinstance(scripted, httpx.Response):
                 return scripted
             return scripted.response(request)
-        entry = self._load(self.root / (rel + ".json"))
+        target = self.root / (rel + ".json")
+        if target.is_symlink() or any(p.is_symlink() for p in target.parents if self.root in p.parents):
+            problem = escapes(self.root, target)
+            if problem:
+                return _json_response(403, {"message": f"/{rel}: {problem}"}, request)
+        entry = self._load(target)
         if entry is None:
             return _json_response(404, {"message": "Not Found", "path": "/" + rel}, request)
         params = request.url.params
@@ -260,6 +270,21 @@ class FolderTransport(httpx.BaseTransport):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+REQUEST_LOG_VARIABLE = "CHANGETRAIL_REQUEST_LOG"
+
+
+def log_request(style: str, request: httpx.Request) -> None:
+    """Append `<style> <conditional 0|1> <path>` to the file named by $CHANGETRAIL_REQUEST_LOG (one
+    short O_APPEND write per request, so processes of a pool can share the file)."""
+    conditional = int("if-none-match" in request.headers)
+    line = f"{style} {conditional} {request.url.raw_path.decode()}\n".encode()
+    fd = os.open(os.environ[REQUEST_LOG_VARIABLE], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
 
 def _json_response(status: int, body: Any, request: httpx.Request, headers: Mapping[str, str] | None = None) -> httpx.Response:
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -11,17 +11,22 @@ and `stg_deploylog__deployment_statuses` read each field through it. Fields:
   triggered_by (the human behind a bot), description, ticket, task (e.g. deploy:rollback), url
 
 A field not in `columns` is read from the column of the same name. A line that is not valid
-JSON, is not an object, or has no deployment id or repository is quarantined.
+JSON, not valid UTF-8, is not an object, has no deployment id or repository, has a started_at /
+finished_at text without a time zone (ambiguous) or more than a day after the extraction (a
+record from the future) is quarantined with its reason; the rest of the file still lands. Files
+are read line by line (bounded memory, however large), and a file reached through a symlink
+that leads outside the configured folder is quarantined, never read.
 """
 from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from extractors.core import ExtractionError, LandingWriter, Stream, as_utc, utc_now_iso
+from extractors.core.safe_paths import escapes
 from flows.config import DeployLogSource
 
 SYSTEM = "deploylog"
@@ -61,7 +66,7 @@ def iter_log_files(path: Path) -> Iterator[Path]:
         yield path
         return
     for candidate in sorted(path.rglob("*")):
-        if candidate.is_file() and candidate.name.lower().endswith(SUFFIXES):
+        if (candidate.is_file() or candidate.is_symlink()) and candidate.name.lower().endswith(SUFFIXES):
             yield candidate
 
 
@@ -75,9 +80,12 @@ def _value(record: Any, keys: list[str]) -> Any:
 
 def _json_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
     """(line number, parsed row, error) for each non-blank line of a JSON Lines file."""
-    with open(path, encoding="utf-8-sig") as fh:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:
         for line_no, line in enumerate(fh, 1):
             if not line.strip():
+                continue
+            if _undecodable(line):
+                yield line_no, _printable(line.rstrip("\n")), "not valid UTF-8 text"
                 continue
             try:
                 yield line_no, json.loads(line), None
@@ -86,13 +94,49 @@ def _json_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         reader = csv.DictReader(fh)
         for row in reader:
+            if any(_undecodable(v) for v in [*row.values(), *row.keys()] if isinstance(v, str)):
+                yield reader.line_num, _printable(json.dumps(row, ensure_ascii=False, default=str)), "not valid UTF-8 text"
+                continue
             if None in row:      # more cells than headers
                 yield reader.line_num, {**row, None: row[None]}, "row has more cells than the header"
                 continue
             yield reader.line_num, row, None
+
+
+def _undecodable(text: str) -> bool:
+    """True when `text` carries bytes that were not UTF-8 (kept as lone surrogates on reading)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def _time_problem(row: Any, keys: dict[str, list[str]], extracted: datetime) -> str | None:
+    """Why a row's started_at/finished_at text cannot be trusted: no time zone, or in the future."""
+    for name in ("started_at", "finished_at"):
+        value = _value(row, keys[name])
+        if not isinstance(value, str) or not value.strip():
+            continue
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            continue        # not ISO 8601: staging decides (it may be another format)
+        if parsed.tzinfo is None:
+            return f"{name} {value!r} has no time zone"
+        if parsed > extracted + FUTURE_TOLERANCE:
+            return f"{name} {value!r} is in the future (extracted at {extracted.isoformat(timespec='seconds')})"
+    return None
 
 
 def extract_deploylog(
@@ -108,6 +152,10 @@ def extract_deploylog(
     try:
         writer.stream(DEPLOYMENTS.name, f"read {root.as_posix()}" + ("" if root.is_file() else "/**/*.jsonl|*.csv"))
         for path in iter_log_files(root):
+            problem = escapes(root if root.is_dir() else root.parent, path)
+            if problem:
+                writer.quarantine(DEPLOYMENTS.name, str(path), path.name, problem)
+                continue
             if since is not None and path.stat().st_mtime < since.timestamp():
                 continue
             _land_file(writer, config, root, path, statuses)
@@ -125,6 +173,7 @@ def _land_file(writer: LandingWriter, config: DeployLogSource, root: Path, path:
     paths = {f: json_path(k) for f, k in keys.items()}
     writer.count_request(DEPLOYMENTS.name)
     source, extracted_at = path.as_uri(), utc_now_iso()
+    now = datetime.now(timezone.utc)
     rows = _csv_rows(path) if is_csv else _json_rows(path)
     for line_no, row, error in rows:
         locator = f"{log_file}, line {line_no}"
@@ -135,6 +184,10 @@ def _land_file(writer: LandingWriter, config: DeployLogSource, root: Path, path:
         if missing:
             writer.quarantine(DEPLOYMENTS.name, str(path), locator,
                               f"no {' or '.join(missing)} (column {', '.join(repr(config.columns.get(f, f)) for f in missing)})", row)
+            continue
+        problem = _time_problem(row, keys, now)
+        if problem:
+            writer.quarantine(DEPLOYMENTS.name, str(path), locator, problem, row)
             continue
         writer.write_record(DEPLOYMENTS.name, row, source_url=source, extracted_at=extracted_at, context={
             "log_file": log_file, "line_no": line_no, "paths": paths, "statuses": statuses,

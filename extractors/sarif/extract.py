@@ -5,8 +5,9 @@ extensions, invocations and version-control provenance are what the staging view
 a result) and each result verbatim as one `results` record. Severity, effective level and
 suppression are decided in SQL (`stg_sarif__scan_findings`), not here: extractors never judge.
 
-A file that is not JSON, or JSON that is not a SARIF log, is quarantined and the other files
-still load. With `since`, only files modified at or after it are read (incremental runs do not
+A file that is not JSON (truncated, not UTF-8), or JSON that is not a SARIF 2.1.0 log, is
+quarantined and the other files still load; so is a file reached through a symlink that leads
+outside the folder (never read). With `since`, only files modified at or after it are read (incremental runs do not
 re-land unchanged scans; the staging views de-duplicate anyway).
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from extractors.core import Extraction, ExtractionError, Stream, as_utc, utc_now_iso
+from extractors.core.safe_paths import escapes
 from flows.config import SarifSource
 
 SYSTEM = "sarif"
@@ -29,7 +31,7 @@ STREAMS: tuple[Stream, ...] = (RUNS, RESULTS)
 def iter_sarif_files(folder: Path) -> Iterator[Path]:
     """Candidate files under `folder`, recursively, in a stable order."""
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name.lower().endswith(SUFFIXES):
+        if (path.is_file() or path.is_symlink()) and path.name.lower().endswith(SUFFIXES):  # symlinks: checked by escapes()
             yield path
 
 
@@ -46,6 +48,10 @@ def extract_sarif(
         writer.stream(RUNS.name, f"read {folder.as_posix()}/**/*.sarif|*.sarif.json|*.json")
         writer.stream(RESULTS.name, f"read {folder.as_posix()}/**/*.sarif|*.sarif.json|*.json")
         for path in iter_sarif_files(folder):
+            problem = escapes(folder, path)
+            if problem:
+                writer.quarantine(RUNS.name, str(path), path.relative_to(folder).as_posix(), problem)
+                continue
             if since is not None and path.stat().st_mtime < since.timestamp():
                 continue
             _land_file(ex, folder, path)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.core import ExtractionError, LandingWriter, Stream, as_utc, utc_now_iso
+from extractors.core.safe_paths import escapes
 from extractors.scanners import bandit, checkov, gitlab_sast, pip_audit, snyk, trivy
 from flows.config import ScannersSource
 
@@ -71,7 +72,8 @@ def file_provenance(config: ScannersSource, folder: Path, path: Path) -> dict[st
 
 def iter_report_files(folder: Path):
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name.lower().endswith(".json") and not path.name.endswith(SIDECAR_SUFFIX):
+        if ((path.is_file() or path.is_symlink()) and path.name.lower().endswith(".json")
+                and not path.name.endswith(SIDECAR_SUFFIX)):       # symlinks: checked by escapes()
             yield path
 
 
@@ -90,6 +92,10 @@ def extract_scanners(
         for stream in STREAMS:
             writers[stream.system].stream(stream.name, f"read {folder.as_posix()}/**/*.json")
         for path in iter_report_files(folder):
+            problem = escapes(folder, path)
+            if problem:      # a symlink out of the folder is never read
+                writers[FILES.system].quarantine(FILES.name, str(path), path.relative_to(folder).as_posix(), problem)
+                continue
             if since is not None and path.stat().st_mtime < since.timestamp():
                 continue
             _land_file(config, writers, folder, path)

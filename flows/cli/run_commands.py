@@ -27,11 +27,27 @@ def demo(out: Path = typer.Option(Path("out/demo"), help="where the sample organ
     console.print(f"Generating the sample organization (seed {seed}) in {out}/sample ...")
     org = generate(out, seed=seed, period=period, scale=scale)
     console.print(f"  {org}")
+    _demo_signing_key(out)
     result = _run_flow(out / "changetrail.toml", period)
     console.print(f"\n[bold]Done in {time.monotonic() - started:.0f} s.[/] Reports:")
     for path in result.reports:
         console.print(f"  {path}")
     console.print("\nExplore: `changetrail findings`, `changetrail explain <change id>`")
+
+
+def _demo_signing_key(out: Path) -> None:
+    """The demo's evidence pack is signed with a key file of its own (out/demo/signing-key.pem, never
+    inside the pack), named in its config; a real deployment sets CHANGETRAIL_SIGNING_KEY instead."""
+    from reports.evidence_pack.signing import write_key_file
+
+    key = out / "signing-key.pem"
+    if not key.exists():
+        write_key_file(key)
+    config = out / "changetrail.toml"
+    text = config.read_text(encoding="utf-8")
+    if "[reports.evidence_pack]" not in text:
+        config.write_text(text.rstrip("\n") + '\n\n[reports.evidence_pack]\nsigning_key_file = "signing-key.pem"\n',
+                          encoding="utf-8")
 
 
 def _clear_previous_demo(out: Path) -> None:

@@ -1,0 +1,31 @@
+"""Command `bench`: the benchmark of issue 7 (flows/bench/, benchmarks/README.md)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from flows.cli.app import _fail_cleanly, app, err
+
+
+@app.command()
+@_fail_cleanly
+def bench(profile: str = typer.Option("S", help="S (demo, 3k changes), M (10k), L (50k), XL (500k)"),
+          seed: int = typer.Option(7, help="organization seed: same seed, same organization (cached)"),
+          cache: Optional[Path] = typer.Option(None, help="where generated organizations are cached"
+                                               " (default ~/.cache/changetrail/bench)"),
+          only: Optional[list[str]] = typer.Option(None, help="render only these reports (registry names);"
+                                                   " extract, load, floor and reconcile always run")):
+    """Generate a profile's organization once, then time extract, load, the DuckDB floor, reconcile
+    and every report, one JSON line per stage."""
+    from flows.bench.profiles import get_profile
+    from flows.bench.runner import bench as run_bench
+
+    try:
+        get_profile(profile)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    run_bench(profile, seed=seed, cache_root=cache, only=only, emit=lambda line: print(json.dumps(line), flush=True))
