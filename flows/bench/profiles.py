@@ -1,0 +1,37 @@
+"""Benchmark profiles: how big an organization each one generates (flows.demo.generate(scale=...)).
+
+Scale 1.0 is the demo: ~3,000 production changes a quarter. The demo's volumes grow linearly with
+scale, so a profile is a target number of production changes turned into a scale.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEMO_CHANGES_AT_SCALE_1 = 3_000
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    changes: int            # production changes in the quarter (target)
+    description: str
+
+    @property
+    def scale(self) -> float:
+        return round(self.changes / DEMO_CHANGES_AT_SCALE_1, 4)
+
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile("T", 150, "tiny: the test suite's end-to-end run of the benchmark itself"),
+    Profile("S", 3_000, "the demo: one quarter of a 40-service company"),
+    Profile("M", 10_000, "a mid-size company's quarter"),
+    Profile("L", 50_000, "a large SOC 2 company's quarter (issue 7: ~60k PRs, 30k tickets)"),
+    Profile("XL", 500_000, "an enterprise quarter, ten times L"),
+)}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name.upper()]
+    except KeyError:
+        raise ValueError(f"unknown benchmark profile {name!r}; choose one of {', '.join(PROFILES)}") from None

@@ -1,0 +1,170 @@
+"""`changetrail bench`: generate a profile's organization once (cached), then time every stage.
+
+Stages, each in a fresh process (flows/bench/stage.py): extract (one per configured source, from
+the served API folders), load, floor (DuckDB alone reading the same landed files), reconcile,
+report (one per reports/registry.py entry). Each prints one JSON line; the runner adds the
+stage's ratio to the floor's wall time and ends with a summary line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from flows.bench.profiles import Profile, get_profile
+
+PERIOD = "2026Q3"
+
+
+def default_cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "changetrail" / "bench"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    org_dir: Path           # generated organization (cached): sample/, changetrail.toml
+    run_dir: Path           # this run's warehouse, landing files and reports (fresh each run)
+
+    @property
+    def config_path(self) -> Path:
+        return self.run_dir / "changetrail.toml"
+
+
+def machine() -> dict:
+    """nproc, memory and CPU model of this machine, plus the load average when measured."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = None
+    try:
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError):
+        pass
+    return {"nproc": os.cpu_count(), "memory_gb": memory_gb, "cpu": model,
+            "load_average": [round(x, 2) for x in os.getloadavg()], "python": sys.version.split()[0]}
+
+
+def prepare(profile: Profile, seed: int, cache_root: Path) -> tuple[Workspace, dict]:
+    """The cached organization (generated when missing) and a fresh run folder beside it."""
+    from flows.demo import generate
+
+    org_dir = cache_root / f"{profile.name}-{seed}"
+    marker = org_dir / "generated.json"
+    if marker.exists():
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        line = {"stage": "generate", "cached": True, **info}
+    else:
+        started = time.perf_counter()
+        org = generate(org_dir, seed=seed, period=PERIOD, scale=profile.scale)
+        info = {"changes": org.count_changes, "pull_requests": org.count_pull_requests,
+                "deployments": org.count_deployments, "files": org.count_files, "bytes": org.count_bytes,
+                "scale": profile.scale, "seed": seed}
+        marker.write_text(json.dumps(info), encoding="utf-8")
+        line = {"stage": "generate", "cached": False, "wall_s": round(time.perf_counter() - started, 3), **info}
+    run_dir = org_dir / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    write_run_config(org_dir / "changetrail.toml", run_dir)
+    return Workspace(org_dir, run_dir), line
+
+
+def write_run_config(org_config: Path, run_dir: Path) -> None:
+    """The organization's config with its paths pointing at the run folder (sources stay cached)."""
+    from reports.evidence_pack.signing import write_key_file
+
+    text = org_config.read_text(encoding="utf-8")
+    sample = (org_config.parent / "sample").as_posix()
+    text = text.replace('"file://sample/', f'"file://{sample}/').replace('"sample/', f'"{sample}/')
+    write_key_file(run_dir / "signing-key.pem")
+    text += '\n[reports.evidence_pack]\nsigning_key_file = "signing-key.pem"\n'
+    (run_dir / "changetrail.toml").write_text(text, encoding="utf-8")
+
+
+def run_stage(stage: str, workspace: Workspace, period: str = PERIOD) -> dict:
+    """Run one stage in a fresh interpreter; its last stdout line is the stage's JSON."""
+    proc = subprocess.run([sys.executable, "-m", "flows.bench.stage", stage, str(workspace.config_path), period],
+                          capture_output=True, text=True, cwd=workspace.run_dir, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"benchmark stage {stage} failed (exit {proc.returncode}):\n{tail}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def stages(workspace: Workspace) -> list[str]:
+    from flows import pipeline
+    from flows.config import load_config
+    from reports.registry import REPORTS
+
+    config = load_config(workspace.config_path)
+    sources = pipeline.configured_sources(config)
+    return ([f"extract:{name}" for name in sources] + ["load", "floor", "reconcile"]
+            + [f"report:{name}" for name in REPORTS]
+            # the daily run on top: extract from the loaded cursors, load, incremental reconcile
+            + [f"extract_incremental:{name}" for name in sources] + ["load_day", "reconcile_incremental"])
+
+
+def bench(profile_name: str, seed: int = 7, cache_root: Path | None = None,
+          only: list[str] | None = None, emit: Callable[[dict], None] = lambda line: None) -> list[dict]:
+    """Run the benchmark; every JSON line is passed to `emit` as it is produced and returned."""
+    profile = get_profile(profile_name)
+    workspace, generated = prepare(profile, seed, cache_root or default_cache_root())
+    lines = [{"stage": "machine", "profile": profile.name, **machine()}, generated]
+    for line in lines:
+        emit(line)
+    for line in _timed(workspace, only):
+        lines.append(line)
+        emit(line)
+    lines.append(summary(lines, profile))
+    emit(lines[-1])
+    return lines
+
+
+def _timed(workspace: Workspace, only: list[str] | None) -> Iterator[dict]:
+    floor = None
+    for stage in stages(workspace):
+        if only and stage.startswith("report:") and stage not in only and stage.split(":", 1)[1] not in only:
+            continue
+        try:
+            line = run_stage(stage, workspace)
+        except RuntimeError as exc:
+            if not stage.startswith("report:"):
+                raise
+            yield {"stage": stage, "error": str(exc).splitlines()[-1]}  # one report failing does not end the run
+            continue
+        if stage == "floor":
+            floor = line["wall_s"]
+        line["ratio_to_floor"] = round(line["wall_s"] / floor, 2) if floor else None
+        line["load_average"] = round(os.getloadavg()[0], 2)
+        yield line
+
+
+def summary(lines: list[dict], profile: Profile) -> dict:
+    timed = [l for l in lines if "wall_s" in l and l["stage"] not in ("generate", "floor")]
+    failed = [l["stage"] for l in lines if "error" in l]
+    extract = [l for l in timed if l["stage"].startswith("extract:")]
+    github = next((l for l in extract if l["stage"] == "extract:github"), None)
+    github_day = next((l for l in lines if l["stage"] == "extract_incremental:github"), None)
+    pulls = next((l.get("pull_requests") for l in lines if l["stage"] == "generate"), None)
+    return {
+        "stage": "summary", "profile": profile.name,
+        "extract_wall_s": round(sum(l["wall_s"] for l in extract), 3),
+        "api_requests": sum(l.get("api_requests", 0) for l in extract),
+        "github_requests_per_1000_prs": (round(github["api_requests"] * 1000 / pulls, 1)
+                                         if github and pulls else None),
+        "github_requests_incremental_day": github_day["api_requests"] if github_day else None,
+        "peak_rss_mb": max((l["peak_rss_mb"] for l in timed), default=None),
+        "total_wall_s": round(sum(l["wall_s"] for l in timed), 3),
+        "failed_stages": failed,
+    }
