@@ -16,8 +16,8 @@ import duckdb
 from reports.digest.build import build_digests, file_stem, slug
 from reports.render import render_html, render_pdf
 
-TEAM_TEMPLATE = "digest_team.html"
-INDEX_TEMPLATE = "digest_index.html"
+TEAM_TEMPLATE = "digest/team.html"
+INDEX_TEMPLATE = "digest/index.html"
 SUBDIR = "digest"
 
 __all__ = ["build_digests", "write_digests", "render_report", "file_stem", "slug"]

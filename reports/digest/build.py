@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 
-from reports import quarterly_sql as q
+from reports.quarterly import sql as q
 from reports.digest import sql
 from reports.digest.model import (DigestIndex, IndexRow, Item, Link, Section, TeamDigest,
                                   TrendRow)

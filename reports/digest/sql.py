@@ -9,7 +9,7 @@ give no rows (the digest then says "not recorded").
 from __future__ import annotations
 
 from reports.emergency.sql import optional_rows
-from reports.quarterly_sql import Row, rows
+from reports.quarterly.sql import Row, rows
 
 CHANGE_CONTROLS = ("CM-01", "CM-02", "CM-03", "CM-04")
 

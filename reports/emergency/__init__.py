@@ -2,7 +2,7 @@
 
     paths = write_emergency_report(con, "2026Q3", "Acme Corp", Path("out/2026Q3"))
 
-PDF and HTML from templates/emergency_report.html, plus a CSV and an XLSX of every emergency
+PDF and HTML from templates/emergency/report.html, plus a CSV and an XLSX of every emergency
 change for analysts. The context (model.py) is built from one evaluation run by build.py.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from reports.emergency.model import EmergencyContext
 from reports.render import render_html, render_pdf
 from reports.xlsx import write_xlsx
 
-TEMPLATE = "emergency_report.html"
+TEMPLATE = "emergency/report.html"
 COLUMNS = ("change_id", "service", "team", "deployed_at_utc", "ticket", "verbal_approver",
            "verbal_approved_at_utc", "documented_at_utc", "hours_to_documentation",
            "review_date_utc", "review_deadline", "business_days_to_review", "retroactive_signoff",

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta, timezone
 
 import duckdb
 
-from reports import quarterly_sql as q
+from reports.quarterly import sql as q
 from reports.document import (DocumentMeta, fmt_dt, fmt_int, fmt_rate, outcome_css,
                               outcome_label, parse_period, plural, status_css, status_label)
 from reports.emergency import sql

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from reports.quarterly_sql import Row, rows
+from reports.quarterly.sql import Row, rows
 
 CLOSE_OUT = ("CM-14", "CM-15", "CM-16")
 

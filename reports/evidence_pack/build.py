@@ -1,6 +1,6 @@
 """The evidence pack's context, from one evaluation run of the warehouse (read-only).
 
-Reuses the quarterly report's queries (reports/quarterly_sql.py) for the run, the control
+Reuses the quarterly report's queries (reports/quarterly/sql.py) for the run, the control
 statistics, the manifests' scope and the source-side deployment count of the tie-out.
 """
 from __future__ import annotations
@@ -9,15 +9,15 @@ import json
 from collections import Counter
 from datetime import datetime, timezone
 
-from reports import quarterly_sql as q
+from reports.quarterly import sql as q
 from reports.document import (DocumentMeta, fmt_dt, fmt_int, outcome_label, parse_period, plural,
                               short_hash)
 from reports.evidence_pack import sample as sampling
 from reports.evidence_pack.model import EvidencePackContext, Row, SampleSection, SourceRecord, Table
 from reports.evidence_pack.pages import change_pages
 from reports.quarterly import POLICY
-from reports.quarterly_model import LabelValue, TieOutLine
-from reports.quarterly_sections import clip, control_sort_key, system_name
+from reports.quarterly.model import LabelValue, TieOutLine
+from reports.quarterly.sections import clip, control_sort_key, system_name
 
 SHOWN = 2          # requests / hashes shown per stream; every one is in the C&A attachment
 ROW_CAP = 300      # rows of a long list on pages; the attachments hold every row

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reports.document import DocumentMeta, Period
-from reports.quarterly_model import LabelValue, TieOutLine
+from reports.quarterly.model import LabelValue, TieOutLine
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from weasyprint import Attachment
 
-from reports import quarterly_sql as q
+from reports.quarterly import sql as q
 from reports.csv_export import POPULATION_COLUMNS, _cell, write_findings_csv, write_population_csv
 from reports.evidence_pack import build
 from reports.evidence_pack.signing import load_signing_key
-from reports.quarterly_model import LabelValue
+from reports.quarterly.model import LabelValue
 from reports.render import render_html, render_pdf
 from reports.xlsx import write_xlsx
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from reports.document import fmt_when, outcome_css, outcome_label, status_label
 from reports.evidence_pack.model import ChangePage, Row, Table, TimelineStep
-from reports.quarterly_model import LabelValue
-from reports.quarterly_sections import clip
+from reports.quarterly.model import LabelValue
+from reports.quarterly.sections import clip
 from warehouse.explain import Explanation, explain, explain_many
 
 NONE = "None recorded."

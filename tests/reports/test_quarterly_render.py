@@ -219,7 +219,7 @@ def test_xlsx_sheets_equal_the_csv_rows(written):
 
 
 def test_xlsx_takes_the_csv_formula_guard_off(tmp_path):
-    from reports.quarterly_export import csv_rows
+    from reports.quarterly.export import csv_rows
     path = tmp_path / "x.csv"
     path.write_text("a,b\n'=HYPERLINK(1),'-1 fix\nplain,\n", encoding="utf-8")
     header, rows = csv_rows(path)

@@ -9,8 +9,8 @@ from quarterly_fixture import GENERATED_AT, make_four_quarters
 
 from reports.document import parse_period
 from reports.quarterly import build_context
-from reports.quarterly_summary import verdict
-from reports.quarterly_trends import earlier_periods
+from reports.quarterly.summary import verdict
+from reports.quarterly.trends import earlier_periods
 
 
 @pytest.fixture(scope="module")

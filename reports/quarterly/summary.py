@@ -11,9 +11,9 @@ whose outcome is `violation` — and is printed together with that rule:
 """
 from __future__ import annotations
 
-from reports import quarterly_sections as s
+from reports.quarterly import sections as s
 from reports.document import fmt_int, fmt_rate, outcome_css, plural, rate
-from reports.quarterly_model import (
+from reports.quarterly.model import (
     Comparison,
     Figure,
     Summary,

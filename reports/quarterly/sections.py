@@ -6,10 +6,10 @@ from collections import defaultdict
 
 import duckdb
 
-from reports import quarterly_sql as q
+from reports.quarterly import sql as q
 from reports.document import (Period, fmt_dt, fmt_int, fmt_rate, fmt_when, outcome_css,
                               outcome_label, plural, rate, short_hash, status_css, status_label)
-from reports.quarterly_model import (CategoryRow, ControlRow, EmergencyRow, EmergencySection,
+from reports.quarterly.model import (CategoryRow, ControlRow, EmergencyRow, EmergencySection,
                                      ExceptionRow, ExceptionSection, IncidentRow, LabelValue,
                                      RegisterException,
                                      RollbackRow, RollbackSection, ServiceRow, StatusCell,

@@ -5,6 +5,10 @@
 
 The report reads one evaluation run (the latest finished run of the period unless `run_id` is
 given) and never decides anything the warehouse has not decided: it counts, groups and labels.
+
+Beside this file: sql.py (the queries, shared by the other reports), model.py (the typed context),
+sections.py (one builder per report section), summary.py (the executive summary), trends.py (four
+quarters and the charts), export.py (XLSX). Templates: templates/quarterly/.
 """
 from __future__ import annotations
 
@@ -14,18 +18,18 @@ from pathlib import Path
 
 import duckdb
 
-from reports import quarterly_sections as s
-from reports import quarterly_sql as q
-from reports import quarterly_trends as t
+from reports.quarterly import sections as s
+from reports.quarterly import sql as q
+from reports.quarterly import trends as t
 from reports.csv_export import write_findings_csv, write_population_csv
 from reports.document import DocumentMeta, fmt_dt, fmt_int, parse_period, plural, short_hash
-from reports.quarterly_export import write_quarterly_xlsx
-from reports.quarterly_model import (Attachments, Cover, LabelValue, PopulationSection,
+from reports.quarterly.export import write_quarterly_xlsx
+from reports.quarterly.model import (Attachments, Cover, LabelValue, PopulationSection,
                                      QuarterlyContext, RunInfo, TieOutLine)
-from reports.quarterly_summary import TOLERABLE_VIOLATION_RATE, summary as build_summary
+from reports.quarterly.summary import TOLERABLE_VIOLATION_RATE, summary as build_summary
 from reports.render import render_html, render_pdf
 
-TEMPLATE = "quarterly_report.html"
+TEMPLATE = "quarterly/report.html"
 POLICY = "SOC2-CHG-001 v1.0 — Change Management Policy (March 2026)"
 ROW_CAP = 300        # violating and excepted changes listed on pages; all are in the attachments
 LIST_CAP = 100       # emergency changes and rollbacks listed (the CISO report lists every one)

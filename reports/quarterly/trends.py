@@ -2,7 +2,7 @@
 (outcomes per month, violations per control, emergency changes per month and per quarter).
 
 Each earlier quarter is read from its sealed run, else its latest finished run — the same rule
-as the report's own quarter (quarterly_sql.evaluation_run). A quarter without a finished run is
+as the report's own quarter (reports/quarterly/sql.py evaluation_run). A quarter without a finished run is
 named as missing, never drawn as zero.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from reports import quarterly_sql as q
+from reports.quarterly import sql as q
 from reports.charts import COLORS, Series, bar_chart, line_chart, stacked_bar_chart
 from reports.document import (
     Period,
@@ -22,8 +22,8 @@ from reports.document import (
     plural,
     rate,
 )
-from reports.quarterly_model import Charts, Comparison, TrendRow, TrendSection
-from reports.quarterly_sections import control_sort_key
+from reports.quarterly.model import Charts, Comparison, TrendRow, TrendSection
+from reports.quarterly.sections import control_sort_key
 
 QUARTERS = 4
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -14,7 +14,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from reports.quarterly_model import QuarterlyContext
+from reports.quarterly.model import QuarterlyContext
 from reports.xlsx import write_xlsx
 
 CONTROL_COLUMNS = ("control_id", "title", "policy_clause", "subject_type", "population",
