@@ -17,7 +17,7 @@ from flows.cli import app
 from flows.config import load_config
 from flows.demo import generate
 from reports.document import parse_period as report_period
-from reports.quarterly_sql import evaluation_run
+from reports.quarterly.sql import evaluation_run
 from warehouse import sealing
 from warehouse.explain import explain
 from warehouse.runner import latest_run_id
