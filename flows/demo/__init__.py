@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flows.demo.clock import DAY, parse_period
+from flows.demo.coverage import ev02_results, unlisted_repo
 from flows.demo.report import config_toml, write_ground_truth
+from flows.demo.runtime import k8s_audit_config_toml, runtime_events, write_runtime
 from flows.demo.scenario import Scenario
 from flows.demo.truth import Evaluator, Policy
+from flows.demo.truth_runtime import cm07_results
 from flows.demo.writer import Files, write_sample
 
 __all__ = ["DemoOrg", "generate"]
@@ -78,14 +81,20 @@ def generate(out_dir: Path, seed: int = 7, period: str = "2026Q3", scale: float 
         if code_host == "gitlab":       # GitLab REST v4 responses under sample/gitlab/ (flows/demo/gitlab.py)
             from flows.demo.gitlab import gitlab_quarantine
             ev03 = gitlab_quarantine(ev03)
+        # CM-07 runtime events (own RNG stream) and EV-02's unlisted repository: the rest is unchanged
+        audit = runtime_events(org, quarter, seed, scale)
+        unlisted = unlisted_repo(org, quarter)
+        others = cm07_results(audit, org, quarter) + ev02_results(
+            org, quarter, {r.full_name for r in org.repos} - {unlisted})
         with Files(sample) as files:
             write_sample(files, org, user_created=quarter.start - 400 * DAY, tickets=tickets, code_host=code_host)
+            write_runtime(files, audit)
             summary = write_ground_truth(files, changes, ev03, plans, org, quarter,
-                                         {"seed": seed, "scale": scale, "generator": "flows.demo"})
+                                         {"seed": seed, "scale": scale, "generator": "flows.demo"}, others)
         if removal:
             removal.result()
     config = out_dir / "changetrail.toml"
-    text = _config_text(org, tickets)
+    text = _config_text(org, tickets, unlisted)
     if code_host == "gitlab":
         from flows.demo.gitlab import gitlab_config_toml
         text = gitlab_config_toml(text, org)
@@ -108,8 +117,8 @@ def _truth_policy(tickets: str) -> Policy:
     return Policy()
 
 
-def _config_text(org, tickets: str) -> str:
-    text = config_toml(org)
+def _config_text(org, tickets: str, unlisted: str | None = None) -> str:
+    text = config_toml(org, unlisted) + k8s_audit_config_toml()
     if tickets == "jira":
         from flows.demo.jira import jira_config_toml
         text = jira_config_toml(text)

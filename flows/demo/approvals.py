@@ -31,6 +31,8 @@ def build_ticket(sc, plan: ChangePlan, flags: set[str], key: str, decoy: str | N
 
     major = plan.category == "Major"
     created = deploy - rng.randint(DAY, 6 * DAY)
+    if "short_notice" in flags:     # CM-13: on the change calendar less than 24 h before deploying
+        created = deploy - rng.randint(3 * HOUR, 20 * HOUR)
     type_ = "expedited" if plan.category == "Expedited" else "normal"
     cr = tix.change_request(key, type_, rng.choice(["1", "2"] if major else ["3", "3", "4"]), title, repo.name,
                             requester, created, deploy)
@@ -87,8 +89,12 @@ def _emergency(sc, plan: ChangePlan, flags: set[str], key: str, title: str, requ
     deploy = plan.deploy_at
     late = "emergency_late_documentation" in flags
     created = deploy + (rng.randint(26 * HOUR, 60 * HOUR) if late else rng.randint(2 * HOUR, 20 * HOUR))
-    cr = tix.change_request(key, "emergency", "2", title, repo.name, requester, created, deploy)
+    labelled = "emergency_hotfix_label" in flags      # a Normal-looking ticket; the PR's label makes it §5
+    cr = tix.change_request(key, "normal" if labelled else "emergency", "3" if labelled else "2", title, repo.name,
+                            requester, created, deploy)
     cr.justification = "P1 incident: customer-facing outage; minimum fix deployed under SOC2-CHG-001 §5."
+    if "emergency_documented_later" in flags:    # nothing at deploy time named this ticket: it names the commit
+        cr.justification += f" Documents the deployment of {sc.states[plan.repo].tip[:12]} made before this record."
 
     if "emergency_no_verbal_approval" in flags:
         verbal = None

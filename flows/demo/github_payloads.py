@@ -178,7 +178,7 @@ class GitHubPayloads:
                   "blob_url": f"{w}/blob/{cmp.head}/{name}", "raw_url": f"{w}/raw/{cmp.head}/{name}",
                   "contents_url": f"{a}/contents/{name}?ref={cmp.head}",
                   "patch": "@@ -12,7 +12,9 @@ func handle(ctx context.Context) error {"}
-                 for i, name in enumerate(["src/service/handler.go", "config/production.yaml"][: 1 + seed % 2])]
+                 for i, name in enumerate(cmp.files)]
         obj = {"url": f"{a}/compare/{spec}", "html_url": f"{w}/compare/{spec}",
                "permalink_url": f"{w}/compare/{self.org}:{cmp.base[:7]}...{self.org}:{cmp.head[:7]}",
                "diff_url": f"{w}/compare/{spec}.diff", "patch_url": f"{w}/compare/{spec}.patch",
@@ -229,7 +229,7 @@ class GitHubPayloads:
         a = f"{API}/repos/{d.repo}"
         items = []
         for s in sorted(d.statuses, key=lambda s: -s.id):
-            log = f"{WEB}/{d.repo}/actions/runs/{d.id * 7 + 11}"
+            log = None if d.manual else f"{WEB}/{d.repo}/actions/runs/{d.id * 7 + 11}"
             obj = {"url": f"{a}/deployments/{d.id}/statuses/{s.id}", "id": s.id,
                    "node_id": node_id("DeploymentStatus", s.id), "state": s.state, "creator": "\ue000U\ue000",
                    "description": s.description, "environment": d.environment, "target_url": log,

@@ -194,7 +194,7 @@ class GitLabPayloads:
             pipeline["user"] = self.user(d.payload["triggered_by"])
         job_id = 8_000_000_000 + d.id
         env_id = 1 if d.environment == "production" else 2
-        return {"id": d.id, "iid": d.id % 1_000_000, "ref": d.ref, "sha": d.sha, "status": status,
+        obj = {"id": d.id, "iid": d.id % 1_000_000, "ref": d.ref, "sha": d.sha, "status": status,
                 "created_at": gh_time(d.created_at), "updated_at": gh_time(updated), "user": self.user(d.creator_login),
                 "environment": {"id": env_id, "name": d.environment, "slug": d.environment, "state": "available",
                                 "external_url": f"https://{d.environment}.{d.repo.split('/')[1]}.acme.example"},
@@ -204,6 +204,9 @@ class GitLabPayloads:
                                "finished_at": gh_time(updated), "user": self.user(d.creator_login),
                                "commit": {"id": d.sha, "short_id": d.sha[:8]}, "pipeline": pipeline,
                                "web_url": f"{WEB}/{d.repo}/-/jobs/{job_id}"}}
+        if d.manual:        # created through the API by hand: no job, no pipeline (CM-06)
+            obj["deployable"] = None
+        return obj
 
 
 def write_gitlab(files, org: Org) -> None:
@@ -247,9 +250,9 @@ def write_gitlab(files, org: Org) -> None:
         files.put(f"gitlab/projects/{cmp.repo}/repository/compare/{cmp.base}...{cmp.head}.json", dumps({
             "commit": gl.commit(cmp.repo, head) if cmp.commits else None,
             "commits": [gl.commit(cmp.repo, c) for c in cmp.commits],
-            "diffs": [{"old_path": "src/service/handler.go", "new_path": "src/service/handler.go", "a_mode": "100644",
+            "diffs": [{"old_path": name, "new_path": name, "a_mode": "100644",
                        "b_mode": "100644", "new_file": False, "renamed_file": False, "deleted_file": False,
-                       "diff": "@@ -12,7 +12,9 @@ func handle(ctx context.Context) error {"}] if cmp.commits else [],
+                       "diff": "@@ -12,7 +12,9 @@ func handle(ctx context.Context) error {"} for name in cmp.files],
             "compare_timeout": False, "compare_same_ref": cmp.base == cmp.head,
             "web_url": f"{WEB}/{cmp.repo}/-/compare/{cmp.base}...{cmp.head}"}))
 

@@ -90,6 +90,17 @@ FORWARD = [
     _k("rollback_plan_missing_estimate", "CM-12", NS, 0.003),
     _k("ticket_never_closed", "CM-21", NSM, 0.004),
     _k("ticket_closed_late", "CM-21", NSM, 0.003),
+    # CM-06 pipeline bypass, CM-22 production credentials outside production (§6)
+    _k("deployed_from_laptop", "CM-06", NSM, 0.004),
+    _k("deployed_off_release_branch", "CM-06", NSM, 0.004),
+    _k("secret_in_nonproduction_path", "CM-22", NSM, 0.005),
+    _k("trap_suppressed_secret_in_tests", "", NSM, 0.004),
+    # CM-13 scheduling (peak hours: flows/demo/content.py), CM-18 security review, CM-19 category mismatch
+    _k("short_notice", "CM-13", NM, 0.004),
+    _k("sensitive_change_no_security_review", "CM-18", N, 0.004),
+    _k("migration_filed_as_standard", "CM-18 CM-19", "Standard", 0.003),
+    _k("auth_change_filed_as_normal", "CM-18 CM-19", N, 0.003),
+    _k("trap_encryption_change_ciso_approved", "", "Major", 0.004),
     # traps: the spec says pass
     _k("trap_changes_requested_then_approved", "", NSM, 0.020),
     _k("trap_reapproved_after_push", "", NSM, 0.010),
@@ -111,7 +122,7 @@ FORWARD = [
 # reviewer unless the kind says otherwise, so CM-04 fails and the outcome is an exception
 # when CM-14..16 hold.
 EMERGENCY = [
-    _k("emergency_single_reviewer", "CM-04", "Emergency", 0.006),
+    _k("emergency_single_reviewer", "CM-04", "Emergency", 0.004),    # + documented_later, hotfix_label: 2 % in all
     _k("emergency_checks_pending", "CM-04 CM-05", "Emergency", 0.001),
     _k("emergency_no_scan", "CM-04 CM-08", "Emergency", 0.001),
     _k("emergency_approved_after_merge", "CM-03 CM-04", "Emergency", 0.001),
@@ -126,6 +137,12 @@ EMERGENCY = [
     _k("emergency_verbal_after_deploy", "CM-04 CM-16", "Emergency", 0.001),
     _k("emergency_no_ciso_signoff", "CM-04 CM-16", "Emergency", 0.001),
     _k("emergency_shared_account", "CM-02 CM-04", "Emergency", 0.001),
+    # §5 detection: no ticket key anywhere at deploy time; the Emergency ticket opened afterwards
+    # names the deployed commit (its justification), so the change links to it and is an emergency
+    _k("emergency_documented_later", "CM-04", "Emergency", 0.001),
+    # §5 detection: the ticket is filed as a Normal change (type normal, risk 3), the PR carries the
+    # label "hotfix" (policy.emergency_labels), so the change is an emergency: CM-09/10/13 n/a
+    _k("emergency_hotfix_label", "CM-04", "Emergency", 0.001),
 ]
 EMERGENCY_RATE = 0.02
 

@@ -38,7 +38,7 @@ def jira_time(ts: int | None) -> str | None:
 
 
 def account_id(sys_id: str) -> str:
-    return "712020:" + hashlib.sha1(sys_id.encode()).hexdigest()[:24] if sys_id else ""
+    return "712020:" + hashlib.sha1(sys_id.encode(), usedforsecurity=False).hexdigest()[:24] if sys_id else ""
 
 
 class JiraPayloads:

@@ -120,6 +120,7 @@ class Deployment:
     created_at: int
     statuses: list[DeploymentStatus] = field(default_factory=list)
     id: int = 0
+    manual: bool = False        # made by hand (CM-06): no CI run log on its statuses, no GitLab job
 
     def first_success(self) -> int | None:
         times = [s.created_at for s in self.statuses if s.state == "success"]
@@ -135,6 +136,7 @@ class Compare:
     ahead_by: int
     behind_by: int
     commits: list[Commit]
+    files: list[str] = field(default_factory=list)    # changed files the compare lists (CM-18, CM-19)
 
 
 @dataclass(slots=True)
@@ -298,3 +300,4 @@ class Org:
     services: dict[str, str] = field(default_factory=dict)      # repo name -> PagerDuty service id
     bad_reviews: dict[tuple[str, int], Review] = field(default_factory=dict)  # served without "id"
     bad_people_rows: list[list[str]] = field(default_factory=list)
+    touched_files: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (repo, deployed sha) -> files

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from flows.demo.clock import HOUR, MINUTE, Ids
+from flows.demo.content import changed_files
 from flows.demo.gitflow import RepoState
 from flows.demo.model import (CheckRun, Compare, Deployment, DeploymentStatus, Org, SarifFile,
                               SarifResult, SarifRule, SarifRun)
@@ -22,7 +23,11 @@ SEMGREP_RULES = [
     ("python.flask.security.audit.debug-enabled", "debug-enabled", "Flask debug mode enabled", "warning", "MEDIUM"),
     ("go.lang.correctness.unchecked-error", "unchecked-error", "Unchecked error return", "note", "2.0"),
     ("terraform.aws.security.s3-unencrypted", "s3-unencrypted", "S3 bucket without encryption", "error", None),
+    ("generic.secrets.gitleaks.aws-access-token", "aws-access-token", "AWS access key ID", "warning", "5.5"),
 ]
+# where CM-22's credential findings sit: non-production code and config
+NONPRODUCTION_PATHS = ["tests/fixtures/settings.py", "docker-compose.yml", "config/.env.dev", "examples/client.py",
+                       "deploy/staging/values.yaml", "internal/store/store_test.go"]
 TRIVY_RULES = [
     ("CVE-2026-21441", "OsPackageVulnerability", "urllib3: decompression bomb", "warning", "5.9"),
     ("CVE-2026-0915", "LanguageSpecificPackageVulnerability", "glibc: stack read in getnetbyaddr", "warning", "6.5"),
@@ -87,10 +92,11 @@ class Pipeline:
         rules = {}
         results = []
 
-        def finding(rule_id: str, level: str | None = None, suppressions: list | None = None) -> None:
+        def finding(rule_id: str, level: str | None = None, suppressions: list | None = None,
+                    path: str | None = None) -> None:
             entry = next(r for r in catalog if r[0] == rule_id)
             rules[rule_id] = SarifRule(entry[0], entry[1], entry[2], entry[3], entry[4])
-            path = rng.choice(["src/handlers.py", "internal/api/server.go", "app/routes.ts",
+            path = path or rng.choice(["src/handlers.py", "internal/api/server.go", "app/routes.ts",
                                "pkg/store/query.go", "main.tf", "requirements.txt"])
             results.append(SarifResult(rule_id, level, entry[2], path, rng.randint(3, 400),
                                        self.ids.hex(16), suppressions))
@@ -114,6 +120,12 @@ class Pipeline:
                           "justification": "Query parameters are constants; risk accepted by AppSec"}])
             if "trap_word_severity_medium" in flags:
                 finding("python.flask.security.audit.debug-enabled", "error")
+            if "secret_in_nonproduction_path" in flags:
+                finding("generic.secrets.gitleaks.aws-access-token", None, None, rng.choice(NONPRODUCTION_PATHS))
+            if "trap_suppressed_secret_in_tests" in flags:     # a dummy key, triaged in the scanner
+                finding("generic.secrets.gitleaks.aws-access-token", None,
+                        [{"kind": "inSource", "status": "accepted", "justification": "Dummy key for unit tests"}],
+                        rng.choice(NONPRODUCTION_PATHS))
         when = at + rng.randint(3 * MINUTE, 10 * MINUTE)
         if "scan_after_deploy" in flags:
             when = deploy_at + rng.randint(10 * MINUTE, 2 * HOUR)
@@ -138,7 +150,8 @@ class Pipeline:
             lo, hi = st.index[base], st.index[head]
             if hi > lo:
                 commits = [c for e in st.main[lo + 1: hi + 1] for c in e.side + [e.commit]]
-                self.org.compares.append(Compare(repo, base, head, "ahead", len(commits), 0, commits))
+                files = self.org.touched_files.get((repo, head)) or changed_files(set(), head)
+                self.org.compares.append(Compare(repo, base, head, "ahead", len(commits), 0, commits, files))
             elif hi < lo:
                 behind = sum(len(e.side) + 1 for e in st.main[hi + 1: lo + 1])
                 self.org.compares.append(Compare(repo, base, head, "behind", 0, behind, []))

@@ -6,6 +6,7 @@ import random
 
 from flows.demo import injections as inj
 from flows.demo.clock import DAY, HOUR, MINUTE, Period
+from flows.demo.content import PEAK_RATE, place_schedule
 from flows.demo.model import ChangePlan, Repo
 
 CHANGES_AT_SCALE_1 = 3000
@@ -98,6 +99,7 @@ def build_plans(rng: random.Random, repos: list[Repo], period: Period, scale: fl
                 p.category = "none"
             elif name == "unknown_change_type":
                 p.category = "Expedited"
+    place_schedule(plans, free, _count(PEAK_RATE, total), period)   # CM-13 peak hours (flows/demo/content.py)
     return sorted(plans, key=lambda p: (p.deploy_at, p.repo))
 
 

@@ -1,6 +1,7 @@
 """The 40 repositories (one service each) of the sample organization and their owning teams."""
 from __future__ import annotations
 
+import math
 import random
 
 from flows.demo.clock import DAY, Period
@@ -70,17 +71,25 @@ CATALOG: dict[str, list[tuple[str, str, str, float]]] = {
 NEW_REPOS = ("fraud-scoring", "ml-features", "app-release-api")
 
 
-def build_repos(rng: random.Random, org: str, period: Period) -> list[Repo]:
+# Above this scale the catalog is repeated (`payments-api-2`, ...), so that a repository's
+# deployments stay hours apart at the benchmark's large profiles (flows/bench/profiles.py).
+SCALE_PER_CATALOG = 4.0
+
+
+def build_repos(rng: random.Random, org: str, period: Period, scale: float = 1.0) -> list[Repo]:
+    copies = max(1, math.ceil(scale / SCALE_PER_CATALOG))
     repos = []
-    for team, entries in CATALOG.items():
-        for name, language, description, weight in entries:
-            if name in NEW_REPOS:
-                created = period.start + rng.randint(2, 25) * DAY
-            else:
-                created = period.start - rng.randint(200, 2200) * DAY
-            repos.append(Repo(
-                name=name, full_name=f"{org}/{name}", id=rng.randint(300_000_000, 900_000_000),
-                team=team, language=language, description=description, created_at=created,
-                is_new=name in NEW_REPOS, weight=weight,
-            ))
+    for team, name, language, description, weight in (
+            (team, f"{name}-{k}" if k > 1 else name, language, description, weight)
+            for k in range(1, copies + 1) for team, entries in CATALOG.items()
+            for name, language, description, weight in entries):
+        if name in NEW_REPOS:
+            created = period.start + rng.randint(2, 25) * DAY
+        else:
+            created = period.start - rng.randint(200, 2200) * DAY
+        repos.append(Repo(
+            name=name, full_name=f"{org}/{name}", id=rng.randint(300_000_000, 900_000_000),
+            team=team, language=language, description=description, created_at=created,
+            is_new=name in NEW_REPOS, weight=weight,
+        ))
     return repos

@@ -10,6 +10,7 @@ from flows.demo import text
 from flows.demo.approvals import build_ticket
 from flows.demo.extras import build_bad_records, build_noise, build_rollback
 from flows.demo.clock import DAY, HOUR, MINUTE, UTC, Ids, Period
+from flows.demo.content import changed_files
 from flows.demo.gitflow import GitFlow, RepoState
 from flows.demo.model import ChangePlan, Org, PullRequest
 from flows.demo.people import Directory, build_people
@@ -30,7 +31,7 @@ class Scenario:
         self.ids = Ids(random.Random(seed * 7919 + 17))
         self.period = period
         self.dir: Directory = build_people(rng, self.ids)
-        repos = build_repos(rng, ORG, period)
+        repos = build_repos(rng, ORG, period, scale)
         self.org = Org(ORG, self.dir.people, repos)
         self.org.services = {r.name: self.ids.upper("P", 6) for r in repos}
         self.plans = build_plans(rng, repos, period, scale)
@@ -102,7 +103,8 @@ class Scenario:
         if events[0] != "pr" and n_prs:        # a direct push never comes first: it lands between merges
             events.remove("pr")
             events.insert(0, "pr")
-        times = sorted(rng.sample(range(lo, hi, 60), len(events)))
+        step = 60 if len(range(lo, hi, 60)) >= len(events) else 1   # large scales (benchmark L/XL): busy repos, short gaps
+        times = sorted(rng.sample(range(lo, hi, step), len(events)))
         prs: list[PullRequest] = []
         for event, at in zip(events, times):
             if event == "pr":
@@ -110,6 +112,8 @@ class Scenario:
             else:
                 self.push(st, event, at)
         self.plan_prs[id(plan)] = prs
+        if "emergency_hotfix_label" in flags:        # §5 detection by label (policy.emergency_labels)
+            prs[0].labels = (*prs[0].labels, "hotfix")
         sha = st.tip
         linked_authors = {e.pr.author_login for e in st.main[start + 1:] if e.pr is not None}
 
@@ -138,9 +142,18 @@ class Scenario:
             failed_at = created - rng.randint(15, 30) * MINUTE
             self.pipe.deployment(repo.full_name, sha, "production", failed_at, failed_at + rng.randint(3, 6) * MINUTE,
                                  creator, description, payload, state=rng.choice(["failure", "error"]))
+        ref = rng.choice(["main", "main", version])
+        if st.main[-1].pr is None:      # a pushed tip is shown on main by the deployment's ref alone (CM-06)
+            ref = "main"
+        if "deployed_off_release_branch" in flags:      # CM-06: develop deployed to production
+            ref = "develop"
+            for pr in prs:
+                pr.base_ref = "develop"
         plan.deployment = self.pipe.deployment(repo.full_name, sha, "production", created, plan.deploy_at, creator,
-                                               description, payload, ref=rng.choice(["main", "main", version]))
+                                               description, payload, ref=ref)
+        plan.deployment.manual = "deployed_from_laptop" in flags
         plan.sha = sha
+        self.org.touched_files[(repo.full_name, sha)] = changed_files(flags, sha)   # CM-18, CM-19
         st.prod.append((plan.deploy_at, sha))
         self.last_key[repo.name] = key if plan.category not in ("none", "Emergency") else None
         if emergency and not self.near_rollback(repo.name, plan.deploy_at):
@@ -149,10 +162,14 @@ class Scenario:
                               self.tix.review_notes(at, rng.random() < 0.6))
 
     def placement(self, plan: ChangePlan, flags: set[str]) -> str:
+        if "emergency_documented_later" in flags:   # §5: only the later ticket names the deployment
+            return "none"
         if flags & {"trap_key_only_in_branch", "trap_typo_key_plus_real"}:
             return "branch"
         if flags & {"trap_decoy_ticket_in_body", "trap_two_keys_same_place"}:
             return "title"
+        if "deployed_from_laptop" in flags:     # a manual GitLab deployment has no pipeline name to carry it
+            return self.rng.choice(["title", "body"])
         if plan.after_rollback:
             return "deployment"
         if plan.category == "Emergency":
@@ -239,6 +256,8 @@ class Scenario:
         humans = [self.dir.login(p.author_login) for p in prs if self.dir.login(p.author_login).kind == "human"]
         candidates = humans + self.dir.team(team, "engineer", "senior_engineer")
         person = next(p for p in candidates if not (p.person_id in approvers and p.github_login in authors))
+        if "deployed_from_laptop" in flags:     # CM-06: a person deploys by hand, no CI run
+            return person.github_login, {}
         roll = rng.random()
         if roll < 0.45:
             return person.github_login, {}

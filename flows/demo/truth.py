@@ -14,13 +14,18 @@ from dataclasses import dataclass, field
 
 from flows.demo.clock import DAY, Period
 from flows.demo.model import ChangeRequest, Deployment, Org, Person, PullRequest
+from flows.demo.truth_content import ContentRules
 from flows.demo.truth_controls import ControlRules
+from flows.demo.truth_pipeline import PipelineRules
 
 KEY = re.compile(r"CHG[0-9]{7}")
 NOREPLY = re.compile(r"^[0-9]+\+(.+)@users\.noreply\.github\.com$", re.IGNORECASE)
 CHANGE_CONTROLS = ("CM-01", "CM-02", "CM-03", "CM-04", "CM-05", "CM-08", "CM-09", "CM-10", "CM-11", "CM-12",
                    "CM-14", "CM-15", "CM-16", "CM-17", "CM-20", "CM-21")
+CHANGE_CONTROLS += ("CM-06", "CM-22")    # §6 prohibited practices (truth_pipeline.py)
+CHANGE_CONTROLS += ("CM-13", "CM-18", "CM-19")   # §2 schedule and security review, §1 category (truth_content.py)
 EMERGENCY_BYPASSABLE = {"CM-03", "CM-04", "CM-05", "CM-08", "CM-09", "CM-10"}
+EMERGENCY_BYPASSABLE |= {"CM-13", "CM-18"}      # §2 steps an emergency skips under §5
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class Policy:
     senior_roles: tuple[str, ...] = ("senior_engineer", "eng_lead")
     blocking_severities: tuple[str, ...] = ("critical", "high")
     emergency_documentation_hours: int = 24
+    emergency_labels: tuple[str, ...] = ("hotfix", "emergency")      # case-insensitive, PR or ticket
     emergency_review_business_days: int = 5
     holidays: frozenset = frozenset()
     rollback_incident_priorities: tuple[str, ...] = ("P1", "P2", "P3")
@@ -43,6 +49,22 @@ class Policy:
         ("trigger", "(?i)trigger|roll ?back when"), ("steps", "(?i)steps?|procedure"), ("owner", "(?i)owner"),
         ("verification", "(?i)verif"), ("time_estimate", "(?i)(time|estimate|minutes|hours)"))
     closing_deadline_days: int = 5
+    # CM-13: the demo's schedule (flows/demo/content.py); spans as (weekdays Mon = 0, start, end minute)
+    schedule_time_zone: str = "America/New_York"
+    maintenance_windows: tuple = ()
+    peak_hours: tuple = (((0, 1, 2, 3, 4), 18 * 60, 22 * 60),)
+    notice_hours: int = 24
+    # CM-18, CM-19: the SOC2-CHG-001 defaults of flows/config.py, as (area, globs) / (rule, min category, globs)
+    sensitive_paths: tuple = (
+        ("auth", ("**/auth/**", "**/*auth*", "**/login/**", "**/session*/**", "**/permission*/**", "**/rbac/**")),
+        ("data_access", ("**/migrations/**", "**/*.sql", "**/schema*/**", "**/repositories/**", "**/dao/**")),
+        ("encryption", ("**/crypto/**", "**/*crypt*", "**/kms/**", "**/tls/**", "**/secrets/**", "**/certs/**")))
+    security_approver_roles: tuple[str, ...] = ("ciso", "security")
+    category_rules: tuple = (
+        ("schema_migration", "Normal", ("**/migrations/**", "**/migrate/**", "**/alembic/**", "**/flyway/**", "**/*.sql")),
+        ("infrastructure", "Normal", ("**/terraform/**", "**/*.tf", "**/helm/**", "**/k8s/**")),
+        ("authentication", "Major", ("**/auth/**", "**/*auth*", "**/login/**", "**/session*/**", "**/rbac/**")),
+        ("pricing", "Major", ("**/pricing/**",)))
 
 
 @dataclass
@@ -69,6 +91,7 @@ class Change:
     prs: list[PullRequest] = field(default_factory=list, repr=False)      # linked, merged
     direct: list[str] = field(default_factory=list, repr=False)           # change-set shas in no merged PR
     found: set[tuple[int, str]] = field(default_factory=set, repr=False)  # (place rank, key) found anywhere
+    files: list[str] = field(default_factory=list, repr=False)            # the compare's changed files
     results: dict[str, Result] = field(default_factory=dict)
 
     @property
@@ -122,7 +145,7 @@ class Identities:
         return person.person_id if person else f"email:{email.lower()}"
 
 
-class Evaluator(ControlRules):
+class Evaluator(ControlRules, PipelineRules, ContentRules):
     """The population of the period and each change's set, PRs and ticket; the control rules
     themselves are in :class:`~flows.demo.truth_controls.ControlRules`."""
 
@@ -177,6 +200,7 @@ class Evaluator(ControlRules):
     def _change(self, d, deployed_at: int, previous) -> Change:
         is_baseline = previous is None
         commits = []            # a baseline has no compare, so no commit message to search
+        files: list[str] = []
         is_rollback = d.task in self.policy.rollback_tasks
         if is_baseline:
             shas = [d.sha]
@@ -184,18 +208,26 @@ class Evaluator(ControlRules):
             compare = self.compares[(d.repo, previous.sha, d.sha)]
             is_rollback = is_rollback or compare.status == "behind"
             commits = compare.commits
+            files = compare.files
             shas = [c.sha for c in commits]
         if is_rollback:
-            shas, commits = [], []
+            shas, commits, files = [], [], []
         prs, direct = self._linked_prs(d.repo, shas)
         found = self._ticket_keys(d, prs, commits)
         linked = sorted((rank, key) for rank, key in found if key in self.tickets)
         ticket = self.tickets[linked[0][1]] if linked else None
+        if ticket is None:      # §5: documented afterwards by an Emergency ticket naming the deployment
+            ticket = self._documented_later(f"{d.repo}@{d.id}", d.sha, deployed_at)
+        category = self._category(ticket)
+        labels = {label.lower() for pr in prs for label in pr.labels} | {
+            label.lower() for label in getattr(ticket, "labels", ())}
+        if ticket is not None and labels & {label.lower() for label in self.policy.emergency_labels}:
+            category = "Emergency"      # §5: a ticketed change labelled hotfix/emergency is an emergency
         return Change(
             change_id=f"{d.repo}@{d.id}", repo=d.repo, deployment_id=d.id, sha=d.sha,
             deployed_at=deployed_at, deployer_login=d.creator_login, is_rollback=is_rollback,
-            is_baseline=is_baseline, ticket=ticket, category=self._category(ticket), deployment=d,
-            prs=prs, direct=direct, found=found,
+            is_baseline=is_baseline, ticket=ticket, category=category, deployment=d,
+            prs=prs, direct=direct, found=found, files=files,
         )
 
     def _linked_prs(self, repo: str, shas: list[str]) -> tuple[list[PullRequest], list[str]]:
@@ -215,6 +247,19 @@ class Evaluator(ControlRules):
         places += [(1, pr.title or "") for pr in prs] + [(2, pr.body or "") for pr in prs]
         places += [(3, pr.head_ref or "") for pr in prs] + [(4, c.message) for c in commits]
         return {(rank, key) for rank, text in places for key in re.findall(self.policy.ticket_key_pattern, text)}
+
+    def _documented_later(self, change_id: str, sha: str, deployed_at: int) -> ChangeRequest | None:
+        """The earliest Emergency ticket created after the deployment whose texts name it: the
+        change id, or a 7-40 hex word the deployed sha starts with."""
+        hits = []
+        for cr in self.org.change_requests:
+            if self._category(cr) != "Emergency" or cr.created_at <= deployed_at:
+                continue
+            text = " ".join(t for t in (cr.short_description, cr.description, cr.justification,
+                                        cr.implementation_plan) if t)
+            if change_id in text or any(sha.startswith(w) for w in re.findall(r"\b[0-9a-f]{7,40}\b", text)):
+                hits.append((cr.created_at, cr.number, cr))
+        return min(hits, key=lambda h: h[:2])[2] if hits else None
 
     @staticmethod
     def _category(ticket: ChangeRequest | None) -> str:

@@ -27,6 +27,8 @@ def _prefixed(keys: list[str], prefix: str) -> str:
 class ControlRules:
     def cm01(self, c: Change):
         if c.ticket is None:
+            if self.evaluated_at < c.deployed_at + self.policy.emergency_documentation_hours * HOUR:
+                return "not_applicable", "documentation deadline not reached"     # §5: may still be documented
             missing = sorted({k for _, k in c.found if k not in self.tickets})
             return "fail", "no change ticket linked" + _prefixed(missing, "; keys not in ServiceNow: ")
 

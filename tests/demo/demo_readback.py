@@ -65,7 +65,8 @@ def load_sample(sample: Path, lenient: bool = False) -> Org:
         for p in read(base / "pulls.json"):
             pr = PullRequest(repo.full_name, p["number"], p["title"], p["body"], p["user"]["login"], p["head"]["ref"],
                              p["base"]["ref"], ts(p["created_at"]), ts(p["merged_at"]), ts(p["closed_at"]),
-                             p["merge_commit_sha"], draft=p["draft"], id=p["id"])
+                             p["merge_commit_sha"], draft=p["draft"], id=p["id"],
+                             labels=tuple(label["name"] for label in p.get("labels") or []))
             pr.commits = [commit(c) for c in read(base / "pulls" / str(pr.number) / "commits.json")]
             assert pr.head_sha == p["head"]["sha"]
             for r in read(base / "pulls" / str(pr.number) / "reviews.json"):
@@ -79,8 +80,10 @@ def load_sample(sample: Path, lenient: bool = False) -> Org:
         for d in read(base / "deployments.json"):
             dep = Deployment(repo.full_name, d["sha"], d["ref"], d["task"], d["environment"], d["description"],
                              d["payload"], d["creator"]["login"], ts(d["created_at"]), id=d["id"])
+            served = read(base / "deployments" / str(d["id"]) / "statuses.json")
             dep.statuses = [DeploymentStatus(s["state"], ts(s["created_at"]), s["creator"]["login"], s["description"],
-                                             s["id"]) for s in read(base / "deployments" / str(d["id"]) / "statuses.json")]
+                                             s["id"]) for s in served]
+            dep.manual = not any(s.get("log_url") for s in served)      # no CI run behind it (CM-06)
             org.deployments.append(dep)
         for folder in (base / "commits").iterdir() if (base / "commits").exists() else []:
             if (folder / "pulls.json").exists():
@@ -95,7 +98,8 @@ def load_sample(sample: Path, lenient: bool = False) -> Org:
             c = read(path)
             b, h = path.name[: -len(".json")].split("...")
             org.compares.append(Compare(repo.full_name, b, h, c["status"], c["ahead_by"], c["behind_by"],
-                                        [commit(x) for x in c["commits"]]))
+                                        [commit(x) for x in c["commits"]],
+                                        [f["filename"] for f in c.get("files") or []]))
 
     table = sample / "servicenow" / "api" / "now" / "table"
     for r in read(table / "change_request.json")["result"]:

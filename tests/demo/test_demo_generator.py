@@ -15,6 +15,9 @@ from demo_readback import load_sample
 from flows.config import load_config
 from flows.demo import generate
 from flows.demo.clock import parse_period
+from flows.demo.coverage import ev02_results
+from flows.demo.runtime import AuditEvent
+from flows.demo.truth_runtime import cm07_results
 from flows.demo.truth import CHANGE_CONTROLS, Evaluator
 from flows.demo.writer import PEOPLE_HEADER
 
@@ -36,6 +39,12 @@ def tree_digest(root: Path) -> str:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def read_audit_logs(sample: Path) -> list[AuditEvent]:
+    """The written audit logs as events (cluster = folder); the generator's intent is not written."""
+    return [AuditEvent(path.parent.name, json.loads(line), "", "")
+            for path in sorted((sample / "k8s_audit").glob("*/*.log")) for line in path.read_text().splitlines()]
 
 
 def test_same_seed_writes_identical_files(demo, tmp_path):
@@ -62,7 +71,13 @@ def test_config_validates_and_assigns_every_repository_to_a_team(demo):
     assert config.sources.people.path == demo.sample_dir / "people.csv"
     assert config.reports.organization == "Acme Cloud, Inc."
     repos = json.loads((demo.sample_dir / "github/orgs/acme/repos.json").read_text())
-    assert sorted(config.teams) == sorted(r["full_name"] for r in repos) and len(repos) == 40
+    assert len(repos) == 40 and set(config.teams) < {r["full_name"] for r in repos}
+    # EV-02: exactly one deploying repository is left out of the onboarded list (flows/demo/coverage.py)
+    left_out = {r["full_name"] for r in repos} - set(config.teams)
+    assert {(f["control_id"], f["subject_id"]) for f in rows(demo.ground_truth_dir / "expected_failures.csv")
+            if f["control_id"] == "EV-02"} == {("EV-02", r) for r in left_out} and len(left_out) == 1
+    assert config.sources.k8s_audit.path == demo.sample_dir / "k8s_audit"
+    assert config.sources.k8s_audit.production_clusters == ["production"]
 
 
 def test_people_directory(demo):
@@ -213,6 +228,9 @@ def test_the_files_alone_reproduce_the_ground_truth(demo):
     evaluator = Evaluator(org, parse_period(demo.period))
     got = {(r.control_id, r.subject_id): r.status for c in evaluator.evaluate() for r in c.results.values()}
     got |= {(r.control_id, r.subject_id): r.status for r in evaluator.quarantine_results()}
+    period, teams = parse_period(demo.period), set(load_config(demo.config_path).teams)
+    got |= {(r.control_id, r.subject_id): r.status for r in cm07_results(read_audit_logs(demo.sample_dir), org, period)}
+    got |= {(r.control_id, r.subject_id): r.status for r in ev02_results(org, period, teams)}
     expected = {(r["control_id"], r["subject_id"]): r["status"]
                 for r in rows(demo.ground_truth_dir / "control_results.csv")
                 if r["control_id"] != "EV-03" or r["status"] == "fail"}
@@ -229,6 +247,6 @@ def test_malformed_records_change_no_other_outcome(demo):
 
 def test_generate_reports_counts(demo):
     assert demo.count_changes == 150 and demo.count_repositories == 40
-    assert set(demo.failures_by_control) == set(CHANGE_CONTROLS) | {"EV-03"}
+    assert set(demo.failures_by_control) == set(CHANGE_CONTROLS) | {"CM-07", "EV-02", "EV-03"}
     assert all(n >= 1 for n in demo.failures_by_control.values())
     assert demo.count_files == sum(1 for p in demo.out_dir.rglob("*") if p.is_file())

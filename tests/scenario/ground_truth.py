@@ -47,7 +47,21 @@ def assert_findings_match(out: Path, con, run_id: str) -> set[tuple[str, str]]:
         if missed or extra:
             report.append(f"{control}: missed {missed[:5]} ({len(missed)}), false positives {extra[:5]} ({len(extra)})")
     assert not report, "\n".join(report)
+    assert_subject_statuses_match(out, con, run_id)
     return expected
+
+
+def assert_subject_statuses_match(out: Path, con, run_id: str, controls=("CM-07", "EV-02")) -> None:
+    """Controls whose subjects are not changes (runtime changes, repositories): every subject and
+    its status (pass / fail / not_applicable) equal control_results.csv, not only the failures."""
+    expected = {(r["control_id"], r["subject_id"]): r["status"]
+                for r in read_csv(out / "sample/ground_truth/control_results.csv") if r["control_id"] in controls}
+    actual = dict(((c, s), status) for c, s, status in con.execute(
+        "select control_id, subject_id, status from control_results where run_id = ? and list_contains(?, control_id)",
+        [run_id, list(controls)]).fetchall())
+    wrong = sorted((k, actual.get(k), v) for k, v in expected.items() if actual.get(k) != v)
+    extra = sorted(set(actual) - set(expected))
+    assert not wrong and not extra, f"expected/actual differ: {wrong[:5]} ({len(wrong)}), unexpected {extra[:5]}"
 
 
 def assert_outcomes_match(out: Path, con, run_id: str) -> dict[str, str]:

@@ -69,7 +69,8 @@ def test_cli_findings_and_explain_read_the_warehouse(demo):
     config = str(out / "changetrail.toml")
     found = runner.invoke(app, ["findings", "--config", config, "--format", "csv"])
     assert found.exit_code == 0, found.output
-    assert found.output.splitlines()[0] == "control_id,title,subject_id,status,reason,period,exception"
+    assert found.output.splitlines()[0].startswith("control_id,title,subject_id,status,reason,period,exception,"
+                                                   "clause,rule,evidence,deployment_url,ticket_url,record_sha256")
     change_id = con.execute("select change_id from change_outcomes where run_id = ? and outcome = 'violation' limit 1",
                             [result.evaluation_run_id]).fetchone()[0]
     explained = runner.invoke(app, ["explain", change_id, "--config", config])
