@@ -22,8 +22,8 @@ ROLLBACK_CONTROL = "CM-17"
 OUTCOMES = ("compliant", "exception", "violation")
 SYSTEM_NAMES = {"github": "GitHub", "gitlab": "GitLab", "servicenow": "ServiceNow",
                 "jira": "Jira", "pagerduty": "PagerDuty", "sarif": "SARIF scanners",
-                "trivy": "Trivy", "people": "People directory", "k8s": "Kubernetes audit",
-                "cloudtrail": "CloudTrail", "deploylogs": "Deploy logs"}
+                "trivy": "Trivy", "people": "People directory", "k8s_audit": "Kubernetes audit",
+                "cloudtrail": "AWS CloudTrail", "deploylog": "Deployment log", "scanners": "Scanner reports"}
 REASON_CHARS = 240
 HASHES_SHOWN = 3
 
