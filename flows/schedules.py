@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from warehouse.policy_rules import iana_zone
+
 if TYPE_CHECKING:
     from flows.config import Config
 
@@ -82,13 +84,7 @@ class Schedules(_Strict):
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r} (e.g. 'UTC', 'Europe/Berlin')") from None
-        return value
+        return iana_zone(value)
 
     def retry_delays(self) -> list[int]:
         """One delay per retry (Prefect's list form), the last configured value repeated."""

@@ -32,6 +32,17 @@ def _days(text: str, span: str) -> list[int]:
     return list(dict.fromkeys(out))
 
 
+def iana_zone(value: str) -> str:
+    """`value` when it names an IANA time zone, else ValueError (the config's error names the key)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'UTC', 'Europe/Berlin')") from None
+    return value
+
+
 def weekly_spans(span: str) -> list[tuple[int, int, int]]:
     """'<days> HH:MM-HH:MM' in local time -> (iso_dow, start_minute, end_minute) rows, end exclusive.
 

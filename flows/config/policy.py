@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from warehouse.policy_rules import glob_regex, weekly_spans
+from warehouse.policy_rules import glob_regex, iana_zone, weekly_spans
 
 from flows.config.base import _Strict
 
@@ -45,12 +45,7 @@ class Schedule(_Strict):
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from None
-        return value
+        return iana_zone(value)
 
     @field_validator("maintenance_windows", "peak_hours")
     @classmethod
