@@ -20,7 +20,7 @@ def _specs(config: Optional[Path], portable: bool):
 
 @app.command()
 def serve(config: Optional[Path] = CONFIG_OPTION):
-    """Register the scheduled deployments ([schedules] in the config) and run them from this process
+    """Register the scheduled deployments (the `schedules` section of the config) and run them from this process
     (daily incremental run, weekly digest, quarter close + seal). Stop with Ctrl-C."""
     from flows.schedules import FlowNotAvailable, serve as serve_specs, to_deployments
 
@@ -44,7 +44,7 @@ def deployments(config: Optional[Path] = CONFIG_OPTION,
                                                   help="print a prefect.yaml for a Prefect server and work pool"),
                 work_pool: str = typer.Option("changetrail", help="work pool named in the prefect.yaml"),
                 fmt: str = typer.Option("table", "--format", help="table | csv | json")):
-    """The deployments `serve` registers, from the config's [schedules] section (nothing is started)."""
+    """The deployments `serve` registers, from the config's `schedules` section (nothing is started)."""
     from flows.schedules import render_prefect_yaml
 
     specs = _specs(config, portable=prefect_yaml)

@@ -8,16 +8,21 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from reports.registry import REPORTS as _REGISTERED
+
 from flows.cli.app import (CONFIG_OPTION, _emit, _load, _open_readonly, _print_rows,
                            app, console, err)
 
 
+REPORT_NAMES = list(_REGISTERED)
+
+
 @app.command()
-def report(name: str = typer.Argument("quarterly", help="which report (see reports/registry.py); 'all' for every one"),
+def report(name: str = typer.Argument("quarterly", help=f"which report: {', '.join(REPORT_NAMES)}, or all"),
            period: str = typer.Option(..., help="quarter, e.g. 2026Q3"), config: Optional[Path] = CONFIG_OPTION,
            fmt: str = typer.Option("all", "--format", help="pdf | html | all"),
            team: Optional[str] = typer.Option(None, help="digest only: one team instead of every team")):
-    """Render a report of the latest evaluation of a period (no Prefect): quarterly, and the others listed in --help."""
+    """Render a report of the latest evaluation of a period (no Prefect); the reports are listed in reports/registry.py."""
     from flows import pipeline
     from reports.registry import FORMATS, REPORTS
 
