@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 
@@ -41,7 +42,7 @@ def _fail_cleanly(fn):
         try:
             return fn(*args, **kwargs)
         except (ExtractionError, LoadError, SealError, ExceptionsError) as exc:
-            err.print(f"[red]{exc}[/]")
+            err.print(f"[red]{escape(str(exc))}[/]")
             for note in getattr(exc, "__notes__", []):
                 err.print(note)
             raise typer.Exit(1) from None
@@ -63,7 +64,7 @@ def _load(path: Optional[Path]):
     try:
         return load_config(_config_path(path))
     except ConfigError as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
 
 

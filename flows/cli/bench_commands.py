@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from flows.cli.app import _fail_cleanly, app, err
 
@@ -26,6 +27,6 @@ def bench(profile: str = typer.Option("S", help="S (demo, 3k changes), M (10k), 
     try:
         get_profile(profile)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     run_bench(profile, seed=seed, cache_root=cache, only=only, emit=lambda line: print(json.dumps(line), flush=True))

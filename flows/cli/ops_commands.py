@@ -5,6 +5,7 @@ from typing import Optional
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from flows.cli.app import CONFIG_OPTION, _config_path, _emit, _load, app, console, err
 
@@ -34,7 +35,7 @@ def serve(config: Optional[Path] = CONFIG_OPTION):
     try:
         serve_specs(specs)
     except FlowNotAvailable as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
 
 

@@ -41,7 +41,7 @@ def report(name: str = typer.Argument("quarterly", help=f"which report: {', '.jo
     try:
         paths = pipeline.render_reports(_load(config), period, names=names, formats=formats, options=options)
     except (LookupError, ValueError) as exc:  # e.g. an unknown team, named with the teams there are
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     for path in paths:
         console.print(str(path))

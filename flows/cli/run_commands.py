@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from flows.cli.app import (CONFIG_OPTION, REEVALUATE_OPTION, _config_path, _emit, _fail_cleanly, _load,
                            _open_readonly, app, console, err)
@@ -66,7 +67,7 @@ def _run_flow(config_path: Path, period: str, evaluated_at: Optional[datetime] =
     try:
         return evidence_run(period=period, config_path=config_path, evaluated_at=evaluated_at, reevaluate=reevaluate)
     except ConfigError as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
 
 
@@ -143,7 +144,7 @@ def verify_seal(period: str = typer.Option(...), config: Optional[Path] = CONFIG
     with _open_readonly(cfg) as con:
         result = verify_period(con, period, cfg.warehouse.landing)
     for problem in result.problems:
-        err.print(f"[red]ALTERED[/] {problem}")
+        err.print(f"[red]ALTERED[/] {escape(str(problem))}")
     if not result.ok:
         raise typer.Exit(1)
     console.print(f"{result.period} seal verified: run {result.run_id}, {result.checked_files} evidence files unchanged")

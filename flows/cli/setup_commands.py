@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from flows.cli.app import CONFIG_OPTION, _load, app, console, err
 
@@ -29,7 +30,7 @@ def init(path: Path = typer.Option(Path("changetrail.toml"), "--path", help="whe
     try:
         written = write_config(path, force=force)
     except ConfigExists as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     console.print(f"wrote {written}: uncomment your sources, then `changetrail doctor --config {written}`")
 

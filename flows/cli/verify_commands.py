@@ -33,6 +33,6 @@ def verify(pack: Optional[Path] = typer.Argument(None, help="an evidence pack (f
     if problems:
         err.print(f"[red]{what}: {len(problems)} problem(s)[/]")
         for problem in problems:
-            err.print(f"  {problem}")
+            err.print(f"  {problem}", markup=False)
         raise typer.Exit(1)
     console.print(f"[green]{what}: verified[/]")

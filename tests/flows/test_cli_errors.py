@@ -30,3 +30,12 @@ def test_findings_without_a_warehouse_says_what_to_run(tmp_path):
     config.write_text("[warehouse]\npath = \"nothing.duckdb\"\n")
     result = CliRunner().invoke(app, ["findings", "--config", str(config)])
     assert result.exit_code == 2 and "changetrail run" in result.output
+
+
+def test_text_in_brackets_is_printed_not_read_as_markup(tmp_path):
+    # "[bot]", "[red]" in names and messages come from source systems and configs: shown literally
+    config = tmp_path / "changetrail.toml"
+    config.write_text('[policy]\n"deploy[bot]" = 1\n"[red]x" = 2\n')
+    result = CliRunner().invoke(app, ["findings", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "policy.deploy[bot]" in result.output and "[red]x" in result.output
