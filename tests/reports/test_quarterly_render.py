@@ -101,8 +101,9 @@ def test_pdf_text_has_sections_footer_and_literal_source_text(written):
     for needle in ("2026 Q3 · 1 Jul – 30 Sep 2026", "1 Executive summary", "2 Trends and charts",
                    "3 Results by control", "5 Emergency changes (§5)",
                    "9 How the population was obtained", "Not operating effectively", "SOC2-CHG-001 v1.0",
-                   f"Page 1 of {_pages(paths[0])}", "Acme <b>Corp</b>", "<script>alert(1)</script>"):
+                   f"Page 2 of {_pages(paths[0])}", "Acme <b>Corp</b>", "<script>alert(1)</script>"):
         assert needle in flat, needle
+    assert "Page 1 of" not in flat  # the cover carries its fine print where the page number would go
 
 
 def test_html_escapes_source_text(written):
