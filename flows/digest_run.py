@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-import duckdb
 from prefect import flow, get_run_logger, task
 
 from flows.config import load_config
@@ -38,7 +37,7 @@ def render_digests(config_path: Path, period: str, as_of: date, team: str | None
     if not Path(config.warehouse.path).exists():
         raise FileNotFoundError(f"{config_path}: warehouse {config.warehouse.path} does not exist; "
                                 "run `changetrail run` (evidence-run) first")
-    with duckdb.connect(str(config.warehouse.path), read_only=True) as con:
+    with config.warehouse.connect(read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
         return write_digests(con, period, config.reports.organization, report_dir(config, period),
                              formats=formats, team=team, as_of=as_of)

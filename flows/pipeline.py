@@ -19,7 +19,6 @@ from reports.registry import get as get_report
 from warehouse.integrity import record_reports
 from warehouse.load import LoadSummary, load_landing
 from warehouse.runner import evaluate
-from warehouse.schema import connect
 
 log = logging.getLogger("changetrail")
 
@@ -95,7 +94,7 @@ def extract_source(config: Config, name: str, run_id: str, *, full_refresh: bool
 
 def load(config: Config) -> LoadSummary:
     config.warehouse.path.parent.mkdir(parents=True, exist_ok=True)
-    with connect(config.warehouse.path) as con:
+    with config.warehouse.connect() as con:
         summary = load_landing(con, config.warehouse.landing)
     log.info("loaded %d records from %d manifests (%d quarantined)",
              summary.total_records, summary.manifests, summary.quarantined)
@@ -107,7 +106,7 @@ def reconcile(config: Config, period: str, evaluated_at: datetime | None = None,
     """Evaluate `period`; a sealed period raises warehouse.sealing.PeriodSealed unless `reevaluate`
     (then a new, versioned run is stored beside the sealed one). `incremental` recomputes only the
     controls whose inputs received rows since the previous run (warehouse/incremental.py)."""
-    with connect(config.warehouse.path) as con:
+    with config.warehouse.connect() as con:
         run_id = evaluate(con, config, period, evaluated_at=evaluated_at, reevaluate=reevaluate,
                           incremental=incremental)
     log.info("evaluated %s: run %s", period, run_id)
@@ -126,7 +125,7 @@ def render_reports(config: Config, period: str, run_id: str | None = None,
     out = report_dir(config, period)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    with connect(config.warehouse.path) as con:
+    with config.warehouse.connect() as con:
         for name in names or list(REPORTS):
             checkpoint("report.before_render")
             request = ReportRequest(con, config, period, out, run_id=run_id, formats=formats,
@@ -223,5 +222,5 @@ def loaded(config: Config, run_id: str) -> bool:
     """Whether a load of `run_id`'s manifests committed."""
     if not config.warehouse.path.exists():
         return False
-    with connect(config.warehouse.path) as con:
+    with config.warehouse.connect() as con:
         return bool(con.execute("select count(*) from raw._manifests where run_id = ?", [run_id]).fetchone()[0])

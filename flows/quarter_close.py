@@ -28,7 +28,6 @@ from flows.evidence_run import artifact_key, publish_reports, reconcile_period
 from reports.registry import REPORTS
 from warehouse import sealing
 from warehouse.periods import parse_period, period_of
-from warehouse.schema import connect
 
 SEALED_BY = "changetrail quarter-close"
 
@@ -57,7 +56,7 @@ def previous_quarter(now: datetime) -> str:
 
 
 def sealed_run(config: Config, period: str) -> str | None:
-    with connect(config.warehouse.path) as con:
+    with config.warehouse.connect() as con:
         return sealing.sealed_run_id(con, period)
 
 
@@ -70,7 +69,7 @@ def render_report(config: Config, period: str, name: str, run_id: str | None) ->
 @task(name="seal_period", task_run_name="seal {period}")
 def seal_period(config: Config, period: str, run_id: str, now: datetime) -> sealing.Seal:
     with pipeline.step("seal", period):
-        with connect(config.warehouse.path) as con:
+        with config.warehouse.connect() as con:
             return sealing.seal(con, period, grace_days=config.sealing.grace_days, now=now, by=SEALED_BY,
                                 run_id=run_id)
 

@@ -113,13 +113,33 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists {raw_table_name(system, stream)} ({RAW_COLUMNS})")
 
 
-def connect(path) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the warehouse at `path` with its schema in place."""
+def connect(path, *, memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse at `path` with its schema in place; `memory_limit`
+    ("3GB") and `threads` are `[warehouse]` settings (flows.config.Warehouse.connect)."""
+    private_umask()    # before connect: DuckDB creates the file, and (re)creates its .wal, with the umask
     con = duckdb.connect(str(path))
     con.execute("set TimeZone = 'UTC'")  # dates of timestamps (deadlines) are UTC dates
+    configure(con, memory_limit, threads)
     create_schema(con)
     _owner_only(path)
     return con
+
+
+def configure(con: duckdb.DuckDBPyConnection, memory_limit: str | None, threads: int | None) -> None:
+    """DuckDB's memory limit (it spills to temporary files above it) and worker threads."""
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit}'")  # validated "<n>GB" (flows.config.Warehouse)
+    if threads:
+        con.execute(f"set threads = {int(threads)}")
+
+
+def private_umask() -> None:
+    """Make every file this process creates from now on owner-only (adds 0o077 to the umask, never
+    loosens it). DuckDB creates the write-ahead log `<warehouse>.wal` lazily, at the first write,
+    deletes it at each checkpoint and creates it again at the next write, with mode 0666 minus the
+    umask: a chmod after connect cannot cover it, only the umask can."""
+    current = os.umask(0o077)
+    os.umask(current | 0o077)
 
 
 def _owner_only(path) -> None:

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 from flows.bench.profiles import Profile, get_profile
 
 PERIOD = "2026Q3"
+DEFAULT_MEMORY_LIMIT = "3GB"   # [warehouse] memory_limit of the benchmark's runs (issue 7: peak <= 4 GB at L)
 
 
 def default_cache_root() -> Path:
@@ -56,8 +57,10 @@ def machine() -> dict:
             "load_average": [round(x, 2) for x in os.getloadavg()], "python": sys.version.split()[0]}
 
 
-def prepare(profile: Profile, seed: int, cache_root: Path) -> tuple[Workspace, dict]:
-    """The cached organization (generated when missing) and a fresh run folder beside it."""
+def prepare(profile: Profile, seed: int, cache_root: Path, reuse_run: bool = False,
+            memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> tuple[Workspace, dict]:
+    """The cached organization (generated when missing) and a fresh run folder beside it
+    (`reuse_run`: the previous run's folder as it is, to time some stages again)."""
     from flows.demo import generate
 
     org_dir = cache_root / f"{profile.name}-{seed}"
@@ -74,13 +77,17 @@ def prepare(profile: Profile, seed: int, cache_root: Path) -> tuple[Workspace, d
         marker.write_text(json.dumps(info), encoding="utf-8")
         line = {"stage": "generate", "cached": False, "wall_s": round(time.perf_counter() - started, 3), **info}
     run_dir = org_dir / "run"
+    if reuse_run:
+        if not (run_dir / "changetrail.toml").exists():
+            raise ValueError(f"{run_dir}: no previous run to reuse; run the whole benchmark once first")
+        return Workspace(org_dir, run_dir), line
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
-    write_run_config(org_dir / "changetrail.toml", run_dir)
+    write_run_config(org_dir / "changetrail.toml", run_dir, memory_limit)
     return Workspace(org_dir, run_dir), line
 
 
-def write_run_config(org_config: Path, run_dir: Path) -> None:
+def write_run_config(org_config: Path, run_dir: Path, memory_limit: str | None = None) -> None:
     """The organization's config with its paths pointing at the run folder (sources stay cached)."""
     from reports.evidence_pack.signing import write_key_file
 
@@ -88,6 +95,8 @@ def write_run_config(org_config: Path, run_dir: Path) -> None:
     sample = (org_config.parent / "sample").as_posix()
     text = text.replace('"file://sample/', f'"file://{sample}/').replace('"sample/', f'"{sample}/')
     write_key_file(run_dir / "signing-key.pem")
+    if memory_limit:  # [warehouse] memory_limit: DuckDB spills above it instead of growing to 80 % of RAM
+        text = text.replace("[warehouse]\n", f'[warehouse]\nmemory_limit = "{memory_limit}"\n', 1)
     text += '\n[reports.evidence_pack]\nsigning_key_file = "signing-key.pem"\n'
     (run_dir / "changetrail.toml").write_text(text, encoding="utf-8")
 
@@ -116,14 +125,23 @@ def stages(workspace: Workspace) -> list[str]:
 
 
 def bench(profile_name: str, seed: int = 7, cache_root: Path | None = None,
-          only: list[str] | None = None, emit: Callable[[dict], None] = lambda line: None) -> list[dict]:
-    """Run the benchmark; every JSON line is passed to `emit` as it is produced and returned."""
+          only: list[str] | None = None, emit: Callable[[dict], None] = lambda line: None,
+          stages_only: list[str] | None = None, memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> list[dict]:
+    """Run the benchmark; every JSON line is passed to `emit` as it is produced and returned.
+
+    `stages_only`: time just these stages again on the previous run's folder (its warehouse as the
+    earlier stages left it), e.g. ["reconcile", "report:quarterly"]."""
     profile = get_profile(profile_name)
-    workspace, generated = prepare(profile, seed, cache_root or default_cache_root())
-    lines = [{"stage": "machine", "profile": profile.name, **machine()}, generated]
+    workspace, generated = prepare(profile, seed, cache_root or default_cache_root(),
+                                   reuse_run=bool(stages_only), memory_limit=memory_limit)
+    if stages_only:
+        unknown = sorted(set(stages_only) - set(stages(workspace)))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(stages(workspace))}")
+    lines = [{"stage": "machine", "profile": profile.name, "memory_limit": memory_limit, **machine()}, generated]
     for line in lines:
         emit(line)
-    for line in _timed(workspace, only):
+    for line in _timed(workspace, only, stages_only):
         lines.append(line)
         emit(line)
     lines.append(summary(lines, profile))
@@ -131,9 +149,11 @@ def bench(profile_name: str, seed: int = 7, cache_root: Path | None = None,
     return lines
 
 
-def _timed(workspace: Workspace, only: list[str] | None) -> Iterator[dict]:
+def _timed(workspace: Workspace, only: list[str] | None, stages_only: list[str] | None = None) -> Iterator[dict]:
     floor = None
     for stage in stages(workspace):
+        if stages_only and stage not in stages_only:
+            continue
         if only and stage.startswith("report:") and stage not in only and stage.split(":", 1)[1] not in only:
             continue
         try:

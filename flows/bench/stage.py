@@ -56,9 +56,8 @@ def _load(config: Config, period: str) -> dict:
 
 def _reconcile(config: Config, period: str, incremental: bool = False) -> dict:
     from warehouse.runner import evaluate
-    from warehouse.schema import connect
 
-    with connect(config.warehouse.path) as con:
+    with config.warehouse.connect() as con:
         run_id = evaluate(con, config, period, incremental=incremental) if incremental else evaluate(con, config, period)
         changes, results = con.execute(
             "select count_changes, count_results from evaluation_runs where run_id = ?", [run_id]).fetchone()
@@ -68,9 +67,8 @@ def _reconcile(config: Config, period: str, incremental: bool = False) -> dict:
 def _report(config: Config, period: str, name: str) -> dict:
     from flows import pipeline
     from warehouse.runner import latest_run_id
-    from warehouse.schema import connect
 
-    with connect(config.warehouse.path) as con:
+    with config.warehouse.connect() as con:
         run_id = latest_run_id(con, period)
         changes = con.execute("select count(*) from change_outcomes where run_id = ?", [run_id]).fetchone()[0]
     paths = pipeline.render_reports(config, period, run_id, names=[name])

@@ -69,12 +69,11 @@ def _load(path: Optional[Path]):
 
 
 def _open_readonly(config):
-    import duckdb
 
     if not config.warehouse.path.exists():
         err.print(f"[red]No warehouse at {config.warehouse.path}.[/] Run `changetrail run` first.")
         raise typer.Exit(2)
-    con = duckdb.connect(str(config.warehouse.path), read_only=True)
+    con = config.warehouse.connect(read_only=True)
     con.execute("set TimeZone = 'UTC'")
     return con
 

@@ -18,7 +18,11 @@ def bench(profile: str = typer.Option("S", help="S (demo, 3k changes), M (10k), 
           cache: Optional[Path] = typer.Option(None, help="where generated organizations are cached"
                                                " (default ~/.cache/changetrail/bench)"),
           only: Optional[list[str]] = typer.Option(None, help="render only these reports (registry names);"
-                                                   " extract, load, floor and reconcile always run")):
+                                                   " extract, load, floor and reconcile always run"),
+          stage: Optional[list[str]] = typer.Option(None, help="time only these stages again (e.g. reconcile,"
+                                                    " report:quarterly) on the previous run's folder"),
+          memory_limit: str = typer.Option("3GB", help="[warehouse] memory_limit of the run (DuckDB spills"
+                                           " above it); \"none\" = DuckDB's default, 80 % of RAM")):
     """Generate a profile's organization once, then time extract, load, the DuckDB floor, reconcile
     and every report, one JSON line per stage."""
     from flows.bench.profiles import get_profile
@@ -29,4 +33,10 @@ def bench(profile: str = typer.Option("S", help="S (demo, 3k changes), M (10k), 
     except ValueError as exc:
         err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
-    run_bench(profile, seed=seed, cache_root=cache, only=only, emit=lambda line: print(json.dumps(line), flush=True))
+    try:
+        run_bench(profile, seed=seed, cache_root=cache, only=only, stages_only=stage,
+                  memory_limit=None if memory_limit.lower() == "none" else memory_limit,
+                  emit=lambda line: print(json.dumps(line), flush=True))
+    except ValueError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from None

@@ -18,11 +18,10 @@ def retention(apply: bool = typer.Option(False, "--apply", help="really remove (
               config: Optional[Path] = CONFIG_OPTION):
     """Remove landing files and raw rows older than retention.years; never a sealed quarter still inside retention."""
     from warehouse.retention import apply_retention, plan_retention
-    from warehouse.schema import connect
 
     cfg = _load(config)
     years, landing = cfg.retention.years, cfg.warehouse.landing
-    with connect(cfg.warehouse.path) as con:
+    with cfg.warehouse.connect() as con:
         plan = (apply_retention if apply else plan_retention)(con, landing, years)
     verb = "removed" if apply else "would remove"
     console.print(f"retention {years} year(s), cutoff {plan.cutoff:%Y-%m-%d %H:%M} UTC: {verb} "

@@ -124,10 +124,9 @@ def seal(period: str = typer.Option(..., help="quarter, e.g. 2026Q3"), config: O
     if verify:
         return verify_seal(period=period, config=config)
     from warehouse import sealing
-    from warehouse.schema import connect
 
     cfg = _load(config)
-    with connect(cfg.warehouse.path) as con:
+    with cfg.warehouse.connect() as con:
         s = sealing.seal(con, period, grace_days=cfg.sealing.grace_days, by=by, force=force)
     console.print(f"sealed {s.period} at run {s.run_id} by {s.sealed_by}{' (FORCED, inside the grace period)' if s.forced else ''}:"
                   f" {s.count_results} results, {s.count_outcomes} outcomes, sha256 {s.results_sha256};"

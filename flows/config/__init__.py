@@ -42,6 +42,24 @@ class Warehouse(_Strict):
     # "md:changetrail" (MotherDuck, token from $motherduck_token); README "Scaling past one machine"
     path: Path = Field(Path("changetrail.duckdb"), description="DuckDB warehouse: a file or a DuckDB URI (file:, md:)")
     landing: Path = Path("landing")
+    # DuckDB's buffer pool defaults to 80 % of RAM; a limit makes it spill to temp files instead
+    # (benchmarks/RESULTS.md: the L profile stays under 4 GB with "3GB")
+    memory_limit: str | None = Field(None, pattern=r"^\d+(\.\d+)?\s*([KMGTkmgt]i?[Bb])$",
+                                     description="DuckDB memory_limit, e.g. \"3GB\" (unset: DuckDB's default, 80 % of RAM)")
+    threads: int | None = Field(None, ge=1, description="DuckDB worker threads (unset: one per CPU)")
+
+    def connect(self, read_only: bool = False):
+        """The warehouse connection with these settings (warehouse/schema.connect); `read_only`
+        opens an existing warehouse for reading (reports, the CLI's read commands)."""
+        import duckdb
+
+        from warehouse.schema import configure, connect
+
+        if not read_only:
+            return connect(self.path, memory_limit=self.memory_limit, threads=self.threads)
+        con = duckdb.connect(str(self.path), read_only=True)
+        configure(con, self.memory_limit, self.threads)
+        return con
 
 
 class SampleTier(_Strict):

@@ -15,8 +15,12 @@ TIMED_KEYS = {"stage", "wall_s", "cpu_s", "peak_rss_mb", "records", "records_per
 
 
 @pytest.fixture(scope="module")
-def lines(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("bench")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench")
+
+
+@pytest.fixture(scope="module")
+def lines(cache):
     emitted: list[dict] = []
     result = bench("T", seed=7, cache_root=cache, only=["emergency"], emit=emitted.append)
     assert result == emitted
@@ -60,7 +64,7 @@ def test_a_second_run_reuses_the_generated_organization(tmp_path, monkeypatch):
     import flows.bench.runner as runner
 
     calls = []
-    monkeypatch.setattr(runner, "_timed", lambda workspace, only: iter(()))
+    monkeypatch.setattr(runner, "_timed", lambda *args: iter(()))
     first = runner.bench("T", cache_root=tmp_path, emit=calls.append)
     second = runner.bench("T", cache_root=tmp_path)
     assert first[1]["cached"] is False and second[1]["cached"] is True
@@ -80,3 +84,20 @@ def test_cli_names_a_bad_profile(tmp_path):
     result = CliRunner().invoke(app, ["bench", "--profile", "XXL", "--cache", str(tmp_path)])
     assert result.exit_code != 0
     assert "XXL" in result.output
+
+
+def test_stages_can_be_timed_again_on_the_previous_run(lines, cache):
+    again = bench("T", seed=7, cache_root=cache, stages_only=["reconcile", "report:emergency"])
+    timed = [line for line in again if "wall_s" in line and line["stage"] != "generate"]
+    assert [line["stage"] for line in timed] == ["reconcile", "report:emergency"]
+    assert timed[0]["changes"] == lines["reconcile"]["changes"]  # the same warehouse, evaluated again
+    assert again[0]["memory_limit"] == "3GB"
+    with pytest.raises(ValueError, match="unknown stage"):
+        bench("T", seed=7, cache_root=cache, stages_only=["reconcil"])
+
+
+def test_the_run_config_carries_the_memory_limit(lines, cache):
+    from flows.config import load_config
+
+    config = load_config(next(cache.glob("T-*")) / "run" / "changetrail.toml")
+    assert config.warehouse.memory_limit == "3GB"

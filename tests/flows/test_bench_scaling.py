@@ -41,3 +41,27 @@ def test_a_file_uri_warehouse_is_loaded_and_evaluated(tmp_path):
         assert con.execute("select period from evaluation_runs where run_id = ?", [run_id]).fetchone() == ("2026Q3",)
     finally:
         con.close()
+
+
+def test_memory_limit_and_threads_reach_every_warehouse_connection(tmp_path):
+    config_path = _config(tmp_path, "ct.duckdb")
+    config_path.write_text(config_path.read_text(encoding="utf-8")
+                           + 'memory_limit = "512MB"\nthreads = 1\n', encoding="utf-8")
+    config = load_config(config_path)
+    for read_only in (False, True):
+        with config.warehouse.connect(read_only=read_only) as con:
+            limit, threads = con.execute(
+                "select current_setting('memory_limit'), current_setting('threads')").fetchone()
+            assert (limit, threads) == ("488.2 MiB", 1)  # DuckDB shows 512 MB in MiB
+
+
+def test_a_memory_limit_that_is_not_a_size_is_refused(tmp_path):
+    import pytest
+
+    from flows.config import ConfigError
+
+    config_path = _config(tmp_path, "ct.duckdb")
+    config_path.write_text(config_path.read_text(encoding="utf-8") + "memory_limit = \"3GB'; drop\"\n",
+                           encoding="utf-8")
+    with pytest.raises(ConfigError, match="memory_limit"):
+        load_config(config_path)
