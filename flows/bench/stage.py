@@ -95,6 +95,19 @@ def _floor(config: Config, period: str) -> dict:
     return {"records": records}
 
 
+def _own_peak_kb() -> int:
+    """This process's own peak resident memory (VmHWM). Not ru_maxrss: Linux carries the parent's
+    high-water mark across fork/vfork + exec, so a stage started by a runner that had just generated
+    a large organization would report the runner's peak as its own."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _cpu() -> float:
     """User + system CPU seconds of this process and its finished children (extraction workers)."""
     return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
@@ -120,7 +133,7 @@ def run_stage(stage: str, config_path: Path, period: str) -> dict:
     figures = actions[kind]()
     wall = time.perf_counter() - started
     cpu = _cpu() - before
-    peak_kb = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    peak_kb = max(_own_peak_kb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     records = figures.get("records", 0)
     return {"stage": stage, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
             "peak_rss_mb": round(peak_kb / 1024, 1),
