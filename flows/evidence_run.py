@@ -11,6 +11,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from flows import pipeline
 from flows.config import Config, load_config
@@ -56,6 +57,16 @@ def render_reports(config: Config, period: str, evaluation_run_id: str | None) -
         return pipeline.render_reports(config, period, evaluation_run_id)
 
 
+def extraction_runner(config: Config, sources: int) -> TaskRunner:
+    """The task runner of the extraction tasks, from `[schedules] task_runner` and `task_workers`:
+    threads of this process (default) or a pool of worker processes. With a Prefect server the
+    flow itself can run on any worker of a work pool (prefect.yaml); this spreads its sources."""
+    workers = config.schedules.task_workers or max(1, sources)
+    if config.schedules.task_runner == "processes":
+        return ProcessPoolTaskRunner(max_workers=workers)
+    return ThreadPoolTaskRunner(max_workers=workers)
+
+
 def artifact_key(*parts: str) -> str:
     """Prefect artifact keys: lowercase letters, digits and dashes."""
     return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
@@ -87,9 +98,12 @@ def evidence_run(config_path: Path, period: str | None = None, evaluated_at: dat
         if stage == "extract":
             lock.stage("extract")
             try:
-                futures = [extract.submit(config, name, run_id) for name in pipeline.configured_sources(config)]
-                for future in futures:
-                    future.result()  # a failed source fails the run, naming the source and endpoint
+                sources = pipeline.configured_sources(config)
+                with extraction_runner(config, len(sources)) as runner:
+                    futures = [runner.submit(extract, {"config": config, "name": name, "run_id": run_id})
+                               for name in sources]
+                    for future in futures:
+                        future.result()  # a failed source fails the run, naming the source and endpoint
                 lock.stage("load")
                 summary = load_landed(config)
             except BaseException:  # failed before its load committed: nothing of it may load later

@@ -19,7 +19,7 @@ import importlib
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -77,6 +77,10 @@ class Schedules(_Strict):
     extract_retries: int = Field(2, ge=0, description="retries of a failed source extraction (network steps only)")
     extract_retry_delay_seconds: list[int] = Field(default_factory=lambda: [10, 60, 300], min_length=1, description=(
         "back-off between extraction retries; the last value repeats"))
+    task_runner: Literal["threads", "processes"] = Field("threads", description=(
+        "how evidence-run runs its extraction tasks: threads of the flow's process, or worker processes "
+        "(extraction parses JSON: processes use every core); README \"Scaling past one machine\""))
+    task_workers: int | None = Field(None, ge=1, description="extraction tasks at once (unset: one per source)")
     daily: DailyRun = Field(default_factory=DailyRun)
     weekly_digest: WeeklyDigest = Field(default_factory=WeeklyDigest)
     quarter_close: QuarterClose = Field(default_factory=QuarterClose)
