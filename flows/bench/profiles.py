@@ -1,7 +1,9 @@
 """Benchmark profiles: how big an organization each one generates (flows.demo.generate(scale=...)).
 
 Scale 1.0 is the demo: ~3,000 production changes a quarter. The demo's volumes grow linearly with
-scale, so a profile is a target number of production changes turned into a scale.
+scale, so a profile is a target number of production changes turned into a scale. A profile with
+`replicate_from` is not generated: it is that profile's landed evidence written `copies` times under
+distinct identities (flows/bench/replicate.py), and only load, floor and reconcile are timed.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ class Profile:
     name: str
     changes: int            # production changes in the quarter (target)
     description: str
+    replicate_from: str | None = None   # built from this profile's landing instead of generated
+    copies: int = 1                     # ... written this many times (the original included)
 
     @property
     def scale(self) -> float:
@@ -26,7 +30,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("S", 3_000, "the demo: one quarter of a 40-service company"),
     Profile("M", 10_000, "a mid-size company's quarter"),
     Profile("L", 50_000, "a large SOC 2 company's quarter (issue 7: ~60k PRs, 30k tickets)"),
-    Profile("XL", 500_000, "an enterprise quarter, ten times L"),
+    Profile("XL", 500_000, "an enterprise quarter: L's landed evidence ten times, under distinct identities",
+            replicate_from="L", copies=10),
 )}
 
 

@@ -3,7 +3,8 @@
 Stages, each in a fresh process (flows/bench/stage.py): extract (one per configured source, from
 the served API folders), load, floor (DuckDB alone reading the same landed files), reconcile,
 report (one per reports/registry.py entry). Each prints one JSON line; the runner adds the
-stage's ratio to the floor's wall time and ends with a summary line.
+stage's ratio to the floor's wall time and ends with a summary line. A replicated profile (XL)
+times load, floor and reconcile on its base profile's landing written n times (`replicate` line).
 """
 from __future__ import annotations
 
@@ -61,6 +62,20 @@ def prepare(profile: Profile, seed: int, cache_root: Path, reuse_run: bool = Fal
             memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> tuple[Workspace, dict]:
     """The cached organization (generated when missing) and a fresh run folder beside it
     (`reuse_run`: the previous run's folder as it is, to time some stages again)."""
+    org_dir, line = generated_org(profile, seed, cache_root)
+    run_dir = org_dir / "run"
+    if reuse_run:
+        if not (run_dir / "changetrail.toml").exists():
+            raise ValueError(f"{run_dir}: no previous run to reuse; run the whole benchmark once first")
+        return Workspace(org_dir, run_dir), line
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    write_run_config(org_dir / "changetrail.toml", run_dir, memory_limit)
+    return Workspace(org_dir, run_dir), line
+
+
+def generated_org(profile: Profile, seed: int, cache_root: Path) -> tuple[Path, dict]:
+    """The profile's organization folder, generated once per seed, and its `generate` line."""
     from flows.demo import generate
 
     org_dir = cache_root / f"{profile.name}-{seed}"
@@ -76,15 +91,54 @@ def prepare(profile: Profile, seed: int, cache_root: Path, reuse_run: bool = Fal
                 "scale": profile.scale, "seed": seed}
         marker.write_text(json.dumps(info), encoding="utf-8")
         line = {"stage": "generate", "cached": False, "wall_s": round(time.perf_counter() - started, 3), **info}
-    run_dir = org_dir / "run"
+    return org_dir, line
+
+
+def prepare_replicated(profile: Profile, seed: int, cache_root: Path, reuse_run: bool = False,
+                       memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> tuple[Workspace, list[dict]]:
+    """A replicated profile (XL): the base profile's organization (generated once), its full
+    extraction (run once into `<cache>/<profile>-<seed>/source/`, cached: `extracted.json`), and a
+    fresh `run/` whose landing is that extraction written `profile.copies` times and whose config
+    lists every copy's repositories. Set-up, not timed: the `replicate` line reports its cost."""
+    from flows import pipeline
+    from flows.bench.replicate import landed_repositories, replicate, replicated_config
+    from flows.config import load_config
+
+    base = get_profile(profile.replicate_from or "")
+    base_dir, generated = generated_org(base, seed, cache_root)
+    generated = {**generated, "profile": base.name}
+    home = cache_root / f"{profile.name}-{seed}"
+    workspace = Workspace(home, home / "run")
     if reuse_run:
-        if not (run_dir / "changetrail.toml").exists():
-            raise ValueError(f"{run_dir}: no previous run to reuse; run the whole benchmark once first")
-        return Workspace(org_dir, run_dir), line
-    shutil.rmtree(run_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True)
-    write_run_config(org_dir / "changetrail.toml", run_dir, memory_limit)
-    return Workspace(org_dir, run_dir), line
+        if not workspace.config_path.exists():
+            raise ValueError(f"{workspace.run_dir}: no previous run to reuse; run the whole benchmark once first")
+        return workspace, [generated]
+    source = Workspace(base_dir, home / "source")
+    marker = source.run_dir / "extracted.json"
+    if marker.exists():
+        extracted = {**json.loads(marker.read_text(encoding="utf-8")), "cached": True}
+    else:
+        shutil.rmtree(source.run_dir, ignore_errors=True)
+        source.run_dir.mkdir(parents=True)
+        write_run_config(base_dir / "changetrail.toml", source.run_dir, memory_limit)
+        lines = [run_stage(f"extract:{name}", source)
+                 for name in pipeline.configured_sources(load_config(source.config_path))]
+        extracted = {"wall_s": round(sum(l["wall_s"] for l in lines), 3), "records": sum(l["records"] for l in lines)}
+        marker.write_text(json.dumps(extracted), encoding="utf-8")
+        extracted["cached"] = False
+    shutil.rmtree(workspace.run_dir, ignore_errors=True)
+    workspace.run_dir.mkdir(parents=True)
+    write_run_config(base_dir / "changetrail.toml", workspace.run_dir, memory_limit)
+    landing = source.run_dir / "landing"
+    base_config = load_config(workspace.config_path)
+    repos = sorted({*landed_repositories(landing), *base_config.teams,
+                    *(base_config.sources.github.repos if base_config.sources.github else [])})
+    text = workspace.config_path.read_text(encoding="utf-8")
+    workspace.config_path.write_text(replicated_config(text, repos, profile.copies), encoding="utf-8")
+    config = load_config(workspace.config_path)
+    figures = replicate(landing, config.warehouse.landing, profile.copies, repos, config.policy.ticket_key_pattern)
+    return workspace, [generated, {"stage": "replicate", "from": base.name, **figures,
+                                   "source_extract_wall_s": extracted["wall_s"], "source_cached": extracted["cached"]}]
 
 
 def write_run_config(org_config: Path, run_dir: Path, memory_limit: str | None = None) -> None:
@@ -111,11 +165,13 @@ def run_stage(stage: str, workspace: Workspace, period: str = PERIOD) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def stages(workspace: Workspace) -> list[str]:
+def stages(workspace: Workspace, profile: Profile | None = None) -> list[str]:
     from flows import pipeline
     from flows.config import load_config
     from reports.registry import REPORTS
 
+    if profile is not None and profile.replicate_from:   # landed already: no extraction, no daily run
+        return ["load", "floor", "reconcile"] + [f"report:{name}" for name in REPORTS]
     config = load_config(workspace.config_path)
     sources = pipeline.configured_sources(config)
     return ([f"extract:{name}" for name in sources] + ["load", "floor", "reconcile"]
@@ -132,16 +188,22 @@ def bench(profile_name: str, seed: int = 7, cache_root: Path | None = None,
     `stages_only`: time just these stages again on the previous run's folder (its warehouse as the
     earlier stages left it), e.g. ["reconcile", "report:quarterly"]."""
     profile = get_profile(profile_name)
-    workspace, generated = prepare(profile, seed, cache_root or default_cache_root(),
-                                   reuse_run=bool(stages_only), memory_limit=memory_limit)
+    if profile.replicate_from:
+        workspace, setup = prepare_replicated(profile, seed, cache_root or default_cache_root(),
+                                              reuse_run=bool(stages_only), memory_limit=memory_limit)
+    else:
+        workspace, generated = prepare(profile, seed, cache_root or default_cache_root(),
+                                       reuse_run=bool(stages_only), memory_limit=memory_limit)
+        setup = [generated]
     if stages_only:
-        unknown = sorted(set(stages_only) - set(stages(workspace)))
+        known = stages(workspace, profile)
+        unknown = sorted(set(stages_only) - set(known))
         if unknown:
-            raise ValueError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(stages(workspace))}")
-    lines = [{"stage": "machine", "profile": profile.name, "memory_limit": memory_limit, **machine()}, generated]
+            raise ValueError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(known)}")
+    lines = [{"stage": "machine", "profile": profile.name, "memory_limit": memory_limit, **machine()}, *setup]
     for line in lines:
         emit(line)
-    for line in _timed(workspace, only, stages_only):
+    for line in _timed(workspace, only, stages_only, profile):
         lines.append(line)
         emit(line)
     lines.append(summary(lines, profile))
@@ -149,11 +211,14 @@ def bench(profile_name: str, seed: int = 7, cache_root: Path | None = None,
     return lines
 
 
-def _timed(workspace: Workspace, only: list[str] | None, stages_only: list[str] | None = None) -> Iterator[dict]:
+def _timed(workspace: Workspace, only: list[str] | None, stages_only: list[str] | None = None,
+           profile: Profile | None = None) -> Iterator[dict]:
     floor = None
-    for stage in stages(workspace):
+    for stage in stages(workspace, profile):
         if stages_only and stage not in stages_only:
             continue
+        if stage.startswith("report:") and profile is not None and profile.replicate_from and not (only or stages_only):
+            continue                               # XL: reports only when named (--only): not targets
         if only and stage.startswith("report:") and stage not in only and stage.split(":", 1)[1] not in only:
             continue
         try:
@@ -171,7 +236,7 @@ def _timed(workspace: Workspace, only: list[str] | None, stages_only: list[str] 
 
 
 def summary(lines: list[dict], profile: Profile) -> dict:
-    timed = [l for l in lines if "wall_s" in l and l["stage"] not in ("generate", "floor")]
+    timed = [l for l in lines if "wall_s" in l and l["stage"] not in ("generate", "replicate", "floor")]
     failed = [l["stage"] for l in lines if "error" in l]
     extract = [l for l in timed if l["stage"].startswith("extract:")]
     github = next((l for l in extract if l["stage"] == "extract:github"), None)

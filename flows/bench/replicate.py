@@ -1,0 +1,430 @@
+"""Landed evidence replicated n times under distinct identities: how the XL profile is built.
+
+XL (500,000 changes) is L's landing folder written 10 times: copy 0 as it is, copies 1..n-1 with
+every identity remapped the same way in every source, so load and reconcile see n times the
+evidence with realistic payloads and the copies neither collapse in staging (which keeps one row
+per id) nor meet in the joins. Copy k renames, in contexts, payloads, URLs and manifests:
+
+- repositories: every landed repository's bare name `payments-api` -> `payments-api-xk` wherever it
+  stands as a token (`acme/payments-api`, image names, SARIF scan files, PagerDuty service names,
+  Kubernetes namespaces), so `change_id = repo@deployment_id` and service matching stay per copy;
+- numeric ids (JSON integers under `id`, `databaseId`, `*_id`, `*Id`): + k * 10**13 (deployment,
+  status, PR, review, check run, repository ids ...);
+- lowercase hex tokens of 7-40 characters in strings (commit SHAs and their prefixes, ServiceNow
+  sys_ids, UUID parts): the first digit shifted by k (mod 16). Staging joins SHAs alone (an
+  emergency ticket names a 7+ hex prefix of the deployed SHA), so they change too; a prefix stays
+  a prefix. Hex tokens of the people directories are kept: the same engineers approve every copy;
+- ticket keys (the policy's `ticket_key_pattern` and ServiceNow numbers CHG/INC/...): the leading
+  0 of the number becomes k, so `CHG0031585` -> `CHG3031585` still matches the pattern;
+- PagerDuty ids (`id`, `incident_id` that are not user references), Jira numeric issue ids.
+
+People stay the same: the person directories (people CSV, ServiceNow/GitHub users and teams) are
+landed once, not copied. Lines are rewritten as bytes (no JSON parsing: the token rules apply to
+strings, number literals are recognised by their surroundings), read once and written to all n-1
+copies at once, gzip in and out, one extraction unit (manifest) per task over a process pool.
+Each copy's manifest gets a new run id (`<run_id>-xk`), paths, SHA-256 and record counts, so
+`warehouse.load` accepts it and the integrity chain covers it.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from extractors.core.landing import private_dirs, private_open, unit_slug
+
+PEOPLE_STREAMS = frozenset({("people", "people"), ("servicenow", "users"), ("github", "org_members"),
+                            ("github", "teams"), ("github", "team_members")})
+SERVICENOW_NUMBERS = rb"(?:CHG|INC|PRB|RITM|SCTASK|CTASK|TASK)[0-9]{7}"
+ID_OFFSET = 10**13            # GitHub ids are ~3e10 today; 9 copies stay far below 2**53
+_FLUSH_BYTES = 1 << 18
+_HEX = b"0123456789abcdef"
+_WORD = rb"0-9A-Za-z_"
+# a token starts after a non-word character, or right after a JSON escape (\n, \r, \t): staging
+# matches the decoded text, where the escape is a line break
+_START = rb"(?:(?<=\\[nrt])|(?<![" + _WORD + rb"]))"
+_NUMBER_CHARS = frozenset(b"0123456789.-+eE")
+
+
+class ReplicationError(RuntimeError):
+    """The landing cannot be replicated keeping its identities distinct and well-formed."""
+
+
+def suffix(k: int) -> str:
+    return f"-x{k}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    copies: int                         # copies in all, the original included (XL: 10)
+    repos: tuple[str, ...]              # bare repository names renamed per copy
+    keep: frozenset[bytes] = frozenset()  # hex tokens of people, kept in every copy
+    ticket_pattern: str | None = None   # [policy] ticket_key_pattern
+    compresslevel: int = 6              # as extractors/core/landing.py writes
+
+
+def _trie(words: list[bytes]) -> bytes:
+    """One regex alternation for many literals, factored by prefix (fast in Python's re)."""
+    tree: dict = {}
+    for word in words:
+        node = tree
+        for byte in word:
+            node = node.setdefault(bytes([byte]), {})
+        node[b""] = {}
+
+    def render(node: dict) -> bytes:
+        ends = b"" in node
+        branches = [re.escape(ch) + render(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return b""
+        body = branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
+        return b"(?:" + body + b")?" if ends else body
+
+    return render(tree)
+
+
+class Remapper:
+    """Rewrites one landed line (bytes) for copies 1..n-1."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        # separate simple patterns scan far faster in Python's re than one alternation of them all
+        self.ids = re.compile(rb'"login":"[^"]*","id":(?P<person>[0-9]+)'          # a GitHub user: kept
+                              rb'|"(?:id|[A-Za-z]+_id|[a-z]+Id)":(?P<num>[0-9]+)(?=[,}\]])'
+                              rb'|"(?:id|incident_id)":"(?P<pd>[A-Z0-9]{6,})"(?!,"type":"user)')
+        self.hex = re.compile(rb"(?<![" + _WORD + rb"])[0-9a-f]{7,40}(?![" + _WORD + rb"])")
+        names = _trie(sorted({r.encode() for r in plan.repos}, key=len, reverse=True)) if plan.repos else None
+        self.repos = (re.compile(rb"(?<![" + _WORD + rb"-])" + names + rb"(?![" + _WORD + rb"-])")
+                      if names else None)
+        # a token right after a JSON escape (\n, \r, \t) starts a line in the decoded text staging reads
+        self.escaped = re.compile(rb"\\[nrt](?:" + (rb"(?P<repo>" + names + rb")(?![" + _WORD + rb"-])|" if names else b"")
+                                  + rb"(?P<hex>[0-9a-f]{7,40})(?![" + _WORD + rb"]))")
+        self.tickets = [re.compile(SERVICENOW_NUMBERS)]
+        if plan.ticket_pattern:
+            self.tickets.append(re.compile(plan.ticket_pattern.encode()))
+        self.ticket_full = re.compile(plan.ticket_pattern) if plan.ticket_pattern else None
+        self.jira = re.compile(rb'"(?:id|issueId)":"(?P<jira>[0-9]+)"')
+        self.n = plan.copies - 1
+        self._suffixes = [suffix(k).encode() for k in range(1, self.n + 1)]
+        self._cache: dict[tuple[str, bytes], list[bytes]] = {}
+
+    def _variants(self, kind: str, token: bytes) -> list[bytes]:
+        key = (kind, token)
+        variants = self._cache.get(key)
+        if variants is None:
+            if len(self._cache) > 200_000:   # bounded: the same SHAs and names recur within a unit
+                self._cache.clear()
+            variants = self._cache[key] = self._compute(kind, token)
+        return variants
+
+    def _compute(self, kind: str, token: bytes) -> list[bytes]:
+        ks = range(1, self.n + 1)
+        if kind == "num":
+            return [str(int(token) + k * ID_OFFSET).encode() for k in ks]
+        if kind == "repo":
+            return [token + end for end in self._suffixes]
+        if kind == "hex":
+            first = _HEX.index(token[0])
+            return [_HEX[(first + k) % 16:(first + k) % 16 + 1] + token[1:] for k in ks]
+        if kind == "pd":
+            return [token + f"X{k}".encode() for k in ks]
+        if kind == "jira":
+            return [str(int(token) + k * 10**9).encode() for k in ks]
+        return [self._ticket(token, k) for k in ks]
+
+    def _ticket(self, key: bytes, k: int) -> bytes:
+        digits = re.search(rb"[0-9]+(?=[^0-9]*$)", key)
+        if digits is None or digits.group()[0:1] != b"0" or k > 9:
+            raise ReplicationError(f"ticket key {key.decode()}: copy {k} cannot renumber it keeping its format"
+                                   " (its number must start with 0, at most 10 copies)")
+        new = key[:digits.start()] + str(k).encode() + key[digits.start() + 1:]
+        if self.ticket_full and self.ticket_full.fullmatch(key.decode()) and not self.ticket_full.fullmatch(new.decode()):
+            raise ReplicationError(f"ticket key {key.decode()} -> {new.decode()} no longer matches the ticket pattern")
+        return new
+
+    def spans(self, line: bytes, system: str) -> list[tuple[int, int, list[bytes]]]:
+        """Where `line` changes per copy: (start, end, the token in copies 1..n-1), in order."""
+        found: list[tuple[int, int, int, str, bytes]] = []       # start, priority, end, kind, token
+        for m in self.ids.finditer(line):
+            kind = m.lastgroup
+            if kind == "num" or (kind == "pd" and system == "pagerduty"):
+                found.append((m.start(kind), 0, m.end(kind), kind, m.group(kind)))
+        for rx in self.tickets:
+            found.extend((m.start(), 1, m.end(), "ticket", m.group()) for m in rx.finditer(line))
+        if self.repos is not None:
+            found.extend((m.start(), 2, m.end(), "repo", m.group()) for m in self.repos.finditer(line))
+        found.extend((m.start(), 3, m.end(), "hex", m.group()) for m in self.hex.finditer(line))
+        if b"\\" in line:
+            for m in self.escaped.finditer(line):
+                kind = m.lastgroup
+                found.append((m.start(kind), 2 if kind == "repo" else 3, m.end(kind), kind, m.group(kind)))
+        if system == "jira":
+            found.extend((m.start("jira"), 0, m.end("jira"), "jira", m.group("jira")) for m in self.jira.finditer(line))
+        found.sort()
+        kept, last = [], -1
+        for start, _, end, kind, token in found:        # overlapping matches: the first one wins
+            if start < last:
+                continue
+            if kind == "hex" and (token in self.plan.keep or _is_number(line, start, end)
+                                  or (line[end:end + 1] == b"+" and token.isdigit())):   # <id>+login@users.noreply
+                continue
+            kept.append((start, end, self._variants(kind, token)))
+            last = end
+        return kept
+
+    def copies(self, line: bytes, system: str) -> list[bytes]:
+        """The line as copies 1..n-1 write it."""
+        spans = self.spans(line, system)
+        if not spans:
+            return [line] * self.n
+        parts, pos = [], 0
+        for start, end, variants in spans:
+            parts.append(line[pos:start])
+            parts.append(variants)
+            pos = end
+        parts.append(line[pos:])
+        out = []
+        for column in zip(*parts[1::2]):
+            parts[1::2] = column
+            out.append(b"".join(parts))
+        return out
+
+    def text(self, value: str, system: str, k: int) -> str:
+        return self.copies(value.encode("utf-8"), system)[k - 1].decode("utf-8")
+
+
+def _is_number(line: bytes, start: int, end: int) -> bool:
+    """A JSON number literal (not a string): numeric characters up to `:`/`,`/`[` and `,`/`}`/`]`."""
+    i = start - 1
+    while i >= 0 and line[i] in _NUMBER_CHARS:
+        i -= 1
+    j = end
+    while j < len(line) and line[j] in _NUMBER_CHARS:
+        j += 1
+    return i >= 0 and line[i] in b":,[" and (j == len(line) or line[j] in b",}]\n")
+
+
+class _Hashing:
+    """A file object that hashes what is written through it (the manifest's sha256)."""
+
+    def __init__(self, fh) -> None:
+        self.fh, self.digest = fh, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.fh.write(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+# -- one extraction unit ---------------------------------------------------------------------------
+
+_REMAPPER: Remapper | None = None
+
+
+def _init(plan: Plan) -> None:
+    global _REMAPPER
+    _REMAPPER = Remapper(plan)
+
+
+def run_id_of(run_id: str, k: int) -> str:
+    return f"{run_id}{suffix(k)}"
+
+
+def replicate_unit(source: Path, dest: Path, manifest_path: Path) -> dict[str, int]:
+    """Copy one manifest and its files as they are (copy 0), and write copies 1..n-1."""
+    remap = _REMAPPER
+    assert remap is not None, "call _init(plan) first"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    system, run_id, n = manifest["system"], manifest["run_id"], remap.n
+    for entry in manifest.get("files", []):                                  # copy 0
+        _copy(source / entry["path"], dest / entry["path"], dest)
+    _copy(manifest_path, dest / manifest_path.relative_to(source), dest)
+    copies = [_walk(manifest, lambda s, k=k: remap.text(s, system, k)) for k in range(1, n + 1)]
+    files: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    stats = {"manifests": 1, "files": len(manifest.get("files", [])), "records": 0, "bytes": 0}
+    for index, entry in enumerate(manifest.get("files", [])):
+        stats["bytes"] += (dest / entry["path"]).stat().st_size
+        if (system, entry["stream"]) in PEOPLE_STREAMS:
+            stats["records"] += int(entry.get("records", 0))
+            continue
+        paths = [f"{system}/{entry['stream']}/{run_id_of(run_id, k)}/{unit_slug(copies[k - 1]['unit'])}.jsonl.gz"
+                 for k in range(1, n + 1)]
+        digests, records = _rewrite(source / entry["path"], [dest / p for p in paths], dest, system, remap)
+        if records != int(entry.get("records", records)):
+            raise ReplicationError(f"{source / entry['path']}: {records} records, its manifest says {entry['records']}")
+        for k in range(n):
+            copy = dict(copies[k]["files"][index])
+            copy.update(path=paths[k], sha256=digests[k], records=records)
+            files[k].append(copy)
+        stats["files"] += n
+        stats["records"] += records * (n + 1)
+        stats["bytes"] += sum((dest / p).stat().st_size for p in paths)
+    for k in range(1, n + 1):
+        if not files[k - 1] and manifest.get("files"):
+            continue                                                        # a people-only unit
+        copy = copies[k - 1]
+        copy.update(run_id=run_id_of(run_id, k), files=files[k - 1])
+        target = dest / system / "_manifests" / f"{run_id_of(run_id, k)}__{unit_slug(copy['unit'])}.json"
+        private_dirs(target.parent, dest)
+        stats["manifests"] += 1
+        with private_open(target) as fh:
+            fh.write(json.dumps(copy, ensure_ascii=False, indent=1).encode("utf-8"))
+    return stats
+
+
+def _walk(value: Any, fn) -> Any:
+    """`value` with every string (keys too) passed through `fn`; numbers and the rest unchanged."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [_walk(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {fn(k): _walk(v, fn) for k, v in value.items()}
+    return value
+
+
+def _copy(src: Path, dst: Path, root: Path) -> None:
+    private_dirs(dst.parent, root)
+    with open(src, "rb") as fin, private_open(dst) as fout:
+        shutil.copyfileobj(fin, fout, 1 << 20)
+
+
+def _rewrite(src: Path, targets: list[Path], root: Path, system: str, remap: Remapper) -> tuple[list[str], int]:
+    """Stream one landing file into n-1 rewritten copies; their sha256 and the record count."""
+    raws, hashing, writers = [], [], []
+    for target in targets:
+        private_dirs(target.parent, root)
+        raw = private_open(target)
+        raws.append(raw)
+        hashing.append(_Hashing(raw))
+        writers.append(gzip.GzipFile(filename="", mode="wb", fileobj=hashing[-1], mtime=0,
+                                     compresslevel=remap.plan.compresslevel))
+    buffers: list[list[bytes]] = [[] for _ in targets]
+    buffered = records = 0
+    try:
+        with gzip.open(src, "rb") as fin:
+            for line in fin:
+                records += 1
+                for buffer, copy in zip(buffers, remap.copies(line, system)):
+                    buffer.append(copy)
+                buffered += len(line)
+                if buffered >= _FLUSH_BYTES:
+                    for writer, buffer in zip(writers, buffers):
+                        writer.write(b"".join(buffer))
+                        buffer.clear()
+                    buffered = 0
+        for writer, buffer in zip(writers, buffers):
+            writer.write(b"".join(buffer))
+    finally:
+        for writer, raw in zip(writers, raws):
+            writer.close()
+            raw.close()
+    return [h.digest.hexdigest() for h in hashing], records
+
+
+# -- the whole landing folder ----------------------------------------------------------------------
+
+def landed_repositories(landing: Path) -> list[str]:
+    """`owner/name` of every repository or project extracted into `landing` (its units)."""
+    repos = set()
+    for manifest in landing.glob("*/_manifests/*.json"):
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        if data.get("system") in ("github", "gitlab") and "/" in (data.get("unit") or ""):
+            repos.add(data["unit"])
+    return sorted(repos)
+
+
+def people_tokens(landing: Path) -> frozenset[bytes]:
+    """Hex tokens in the people directories (ServiceNow user sys_ids ...): kept in every copy."""
+    token = re.compile(_START + rb"([0-9a-f]{7,40})(?![" + _WORD + rb"])")
+    found: set[bytes] = set()
+    for manifest in landing.glob("*/_manifests/*.json"):
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        for entry in data.get("files", []):
+            if (data["system"], entry["stream"]) in PEOPLE_STREAMS and entry.get("records"):
+                with gzip.open(landing / entry["path"], "rb") as fh:
+                    for line in fh:
+                        found.update(token.findall(line))
+    return frozenset(found)
+
+
+def replicate(source: Path, dest: Path, copies: int, repos: list[str] | None = None,
+              ticket_pattern: str | None = None, workers: int | None = None, compresslevel: int = 6) -> dict:
+    """Write `source`'s landed evidence into `dest` `copies` times (the original is copy 0).
+
+    `repos`: owner/name of the repositories to rename (default: every landed one). Returns the
+    figures of the replication (wall and CPU seconds, manifests, files, records, bytes written)."""
+    if not 1 <= copies <= 10:
+        raise ValueError(f"copies must be between 1 and 10 (ticket numbers keep their format), not {copies}")
+    source, dest = Path(source), Path(dest)
+    manifests = sorted(source.glob("*/_manifests/*.json"))
+    if not manifests:
+        raise ValueError(f"{source}: no landed manifests to replicate")
+    if any(dest.glob("*/_manifests/*.json")):
+        raise ValueError(f"{dest}: already holds landed manifests; replicate into a fresh folder")
+    started, cpu = time.perf_counter(), _cpu()
+    names = sorted({r.split("/", 1)[-1] for r in (repos if repos is not None else landed_repositories(source))})
+    plan = Plan(copies, tuple(names), people_tokens(source), ticket_pattern, compresslevel)
+    _init(plan)                                   # fails here, not in a worker, on a bad pattern
+    private_dirs(dest, dest)
+    by_size = sorted(manifests, key=lambda m: -sum(f.stat().st_size for f in _files(source, m)))
+    totals = {"manifests": 0, "files": 0, "records": 0, "bytes": 0}
+    workers = workers or min(len(by_size), os.cpu_count() or 1)
+    if workers > 1:
+        with ProcessPoolExecutor(workers, initializer=_init, initargs=(plan,)) as pool:
+            results = list(pool.map(replicate_unit, [source] * len(by_size), [dest] * len(by_size), by_size))
+    else:
+        results = [replicate_unit(source, dest, m) for m in by_size]
+    for result in results:
+        for key, value in result.items():
+            totals[key] += value
+    return {"copies": copies, "repositories": len(names) * copies, **totals,
+            "wall_s": round(time.perf_counter() - started, 3), "cpu_s": round(_cpu() - cpu, 3)}
+
+
+def _files(source: Path, manifest: Path) -> list[Path]:
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    return [source / entry["path"] for entry in data.get("files", [])]
+
+
+def _cpu() -> float:
+    import resource
+
+    return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+
+
+def replicated_config(text: str, repos: list[str], copies: int) -> str:
+    """An organization config (TOML text) with every copy of `repos` added where repositories are
+    listed: [teams] (same team as the original) and [sources.github] repos / [sources.gitlab]
+    projects when the config lists them, so EV-02 coverage and team assignment apply per copy."""
+    import tomllib
+
+    config = tomllib.loads(text)
+    originals = set(repos)
+    teams = config.get("teams", {})
+    added = [f'"{repo}{suffix(k)}" = {json.dumps(team)}' for k in range(1, copies)
+             for repo, team in teams.items() if repo in originals]
+    if added:
+        text = re.sub(r"(?m)^\[teams\][ \t]*\n", lambda m: m.group(0) + "\n".join(added) + "\n", text, count=1)
+    for section, key in (("github", "repos"), ("gitlab", "projects")):
+        listed = config.get("sources", {}).get(section, {}).get(key) or []
+        if listed:
+            every = listed + [f"{r}{suffix(k)}" for k in range(1, copies) for r in listed if r in originals]
+            header = re.search(rf"(?m)^\[sources\.{section}\][ \t]*$", text)
+            pattern = re.compile(rf"(?ms)^{key}\s*=\s*\[.*?\]")
+            found = pattern.search(text, header.end()) if header else None
+            following = re.compile(r"(?m)^\[").search(text, header.end()) if header else None
+            if found is None or (following is not None and following.start() < found.start()):
+                raise ValueError(f"[sources.{section}] {key}: not written as a one-table list this can extend")
+            text = text[:found.start()] + f"{key} = {json.dumps(every)}" + text[found.end():]
+    return text

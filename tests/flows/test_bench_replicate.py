@@ -1,0 +1,190 @@
+"""The XL method on the tiny profile: T's landed evidence replicated 3 times (flows/bench/replicate.py).
+
+Load accepts the copies, reconcile finds exactly 3x the changes, and every control's count of each
+status is exactly 3x (per-source controls: the same), which shows the copies neither collapse into
+each other in staging nor meet in the joins. Timings are printed, never asserted."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from flows.bench.profiles import Profile, get_profile
+from flows.bench.replicate import (
+    PEOPLE_STREAMS,
+    Plan,
+    Remapper,
+    ReplicationError,
+    replicated_config,
+)
+from flows.bench.runner import Workspace, prepare_replicated, run_stage, stages
+from flows.config import load_config
+from warehouse.load import file_sha256
+
+COPIES = 3
+T3 = Profile("T3", 450, "the test profile's landing three times", replicate_from="T", copies=COPIES)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("bench")
+    replica, setup = prepare_replicated(T3, 7, cache)
+    generated, replicated = setup
+    original = Workspace(cache / "T-7", cache / "T3-7" / "source")   # T's extraction, cached by the set-up
+    print(json.dumps(replicated))
+    lines = {name: {stage: run_stage(stage, ws) for stage in ("load", "reconcile")}
+             for name, ws in (("original", original), ("replica", replica))}
+    return {"original": original, "replica": replica, "lines": lines, "replicated": replicated,
+            "generated": generated}
+
+
+def _status_counts(workspace: Workspace) -> dict[tuple[str, str, str], int]:
+    config = load_config(workspace.config_path)
+    con = duckdb.connect(str(config.warehouse.path), read_only=True)
+    try:
+        return {(control, subject, status): count for control, subject, status, count in con.execute(
+            "select control_id, subject_type, status, count(*) from control_results"
+            " where run_id = (select max(run_id) from evaluation_runs) group by all").fetchall()}
+    finally:
+        con.close()
+
+
+def _landing(workspace: Workspace):
+    return load_config(workspace.config_path).warehouse.landing
+
+
+def test_load_accepts_every_copy_and_reconcile_finds_three_times_the_changes(runs):
+    original, replica = runs["lines"]["original"], runs["lines"]["replica"]
+    people = 0
+    for manifest in _landing(runs["original"]).glob("*/_manifests/*.json"):
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        people += sum(f["records"] for f in data["files"] if (data["system"], f["stream"]) in PEOPLE_STREAMS)
+    assert people > 0                                            # the directories are landed once
+    assert replica["load"]["records"] == COPIES * (original["load"]["records"] - people) + people
+    assert replica["load"]["records"] == runs["replicated"]["records"]
+    assert original["reconcile"]["changes"] == runs["generated"]["changes"] > 0
+    assert replica["reconcile"]["changes"] == COPIES * original["reconcile"]["changes"]
+
+
+def test_every_controls_status_counts_are_exactly_three_times_the_originals(runs):
+    original, replica = _status_counts(runs["original"]), _status_counts(runs["replica"])
+    assert set(original) == set(replica)
+    assert {status for _, _, status in original} >= {"pass", "fail", "not_applicable"}
+    for key, count in original.items():
+        _, subject, _ = key
+        expected = count if subject == "source" else COPIES * count   # EV-01/EV-03: one row per source
+        assert replica[key] == expected, (key, count, replica[key])
+    assert any(subject == "repository" for _, subject, _ in original)   # EV-02: the copies are onboarded
+
+
+def test_replicated_files_match_their_manifests(runs):
+    landing = _landing(runs["replica"])
+    manifests = sorted(landing.glob("*/_manifests/*.json"))
+    assert len(manifests) == runs["replicated"]["manifests"]
+    copies = {json.loads(m.read_text(encoding="utf-8"))["run_id"].rpartition("-x")[2] for m in manifests}
+    assert {"1", "2"} <= copies
+    for manifest in manifests:
+        for entry in json.loads(manifest.read_text(encoding="utf-8"))["files"]:
+            path = landing / entry["path"]
+            assert file_sha256(path) == entry["sha256"], path
+            with gzip.open(path, "rb") as fh:
+                assert sum(1 for _ in fh) == entry["records"], path
+
+
+def test_changetrail_verify_passes_on_the_replicated_warehouse(runs):
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["verify", "--config", str(runs["replica"].config_path)])
+    assert result.exit_code == 0, result.output
+    assert "verified" in result.output
+
+
+def test_the_run_config_lists_every_copy(runs):
+    config = load_config(runs["replica"].config_path)
+    original = load_config(runs["original"].config_path)
+    assert len(config.teams) == COPIES * len(original.teams)
+    repo, team = next(iter(original.teams.items()))
+    assert config.teams[f"{repo}-x2"] == team
+
+
+def test_a_replicated_profile_times_load_floor_and_reconcile(runs, monkeypatch):
+    from flows.bench import runner
+
+    monkeypatch.setattr(runner, "get_profile", lambda name: T3)
+    monkeypatch.setattr(runner, "prepare_replicated",
+                        lambda *args, **kwargs: (runs["replica"], [runs["generated"], runs["replicated"]]))
+    lines = runner.bench("T3")
+    assert [line["stage"] for line in lines] == ["machine", "generate", "replicate", "load", "floor",
+                                                 "reconcile", "summary"]   # reports only with --only
+    assert lines[5]["changes"] == COPIES * runs["lines"]["original"]["reconcile"]["changes"]
+    summary = lines[-1]
+    assert summary["total_wall_s"] == round(lines[3]["wall_s"] + lines[5]["wall_s"], 3)   # set-up not counted
+    assert summary["failed_stages"] == [] and summary["api_requests"] == 0
+
+
+def test_xl_times_load_floor_and_reconcile_only(tmp_path):
+    xl = get_profile("XL")
+    assert (xl.replicate_from, xl.copies, xl.changes) == ("L", 10, 10 * get_profile("L").changes)
+    assert stages(Workspace(tmp_path, tmp_path), xl)[:3] == ["load", "floor", "reconcile"]
+    assert all(s.startswith("report:") for s in stages(Workspace(tmp_path, tmp_path), xl)[3:])
+
+
+# -- the rewriting rules, line by line --------------------------------------------------------------
+
+def _remapper(**kwargs) -> Remapper:
+    return Remapper(Plan(3, ("payments-api", "payments-api-2"), ticket_pattern=r"CHG[0-9]{7}", **kwargs))
+
+
+def test_a_line_keeps_its_shape_and_people_while_identities_change():
+    line = json.dumps({"context": {"repo": "acme/payments-api", "deployment_id": 4106083},
+                       "payload": {"id": 4106083, "sha": "516b79ce8ccc0ab306494312aaa551a1acdef228",
+                                   "size": 12345678, "ratio": -0.1234567, "other": "acme/payments-api-2",
+                                   "title": "CHG0031585: fix\\n516b79c", "user": {"login": "maya", "id": 1234567},
+                                   "email": "56902031+maya@users.noreply.github.com",
+                                   "approver": "3464640eefef8bceb4c3b9ac99b74908"}},
+                      separators=(",", ":")).encode() + b"\n"
+    remap = _remapper(keep=frozenset({b"3464640eefef8bceb4c3b9ac99b74908"}))
+    one, two = (json.loads(copy) for copy in remap.copies(line, "github"))
+    assert one["context"] == {"repo": "acme/payments-api-x1", "deployment_id": 4106083 + 10**13}
+    assert two["payload"]["id"] == two["context"]["deployment_id"] == 4106083 + 2 * 10**13
+    assert one["payload"]["sha"] == "616b79ce8ccc0ab306494312aaa551a1acdef228"
+    assert one["payload"]["title"] == "CHG1031585: fix\\n616b79c"       # a prefix stays a prefix
+    assert two["payload"]["other"] == "acme/payments-api-2-x2"           # names are whole tokens
+    assert (one["payload"]["size"], one["payload"]["ratio"]) == (12345678, -0.1234567)
+    assert one["payload"]["user"] == {"login": "maya", "id": 1234567}
+    assert one["payload"]["email"] == "56902031+maya@users.noreply.github.com"
+    assert one["payload"]["approver"] == "3464640eefef8bceb4c3b9ac99b74908"
+
+
+def test_pagerduty_ids_change_but_user_references_do_not():
+    line = b'{"payload":{"id":"QODA3ZR9H8JJU0","type":"incident","agent":{"id":"P3Q2Y31","type":"user_reference"}}}'
+    (one, _) = _remapper().copies(line, "pagerduty")
+    assert json.loads(one)["payload"] == {"id": "QODA3ZR9H8JJU0X1", "type": "incident",
+                                          "agent": {"id": "P3Q2Y31", "type": "user_reference"}}
+    assert _remapper().copies(line, "github")[0] == line
+
+
+def test_jira_issue_ids_change_in_jira_only():
+    line = b'{"payload":{"id":"10023","key":"OPS-12"}}'
+    assert json.loads(_remapper().copies(line, "jira")[1])["payload"]["id"] == str(10023 + 2 * 10**9)
+    assert _remapper().copies(line, "servicenow")[1] == line
+
+
+def test_a_ticket_number_that_cannot_keep_its_format_is_refused():
+    with pytest.raises(ReplicationError, match="CHG1031585"):
+        _remapper().copies(b'{"number":"CHG1031585"}', "servicenow")
+
+
+def test_replicated_config_adds_each_copy_where_repositories_are_listed():
+    text = ('[sources.github]\norg = "acme"\nrepos = ["acme/a", "acme/b"]\n\n'
+            '[teams]\n"acme/a" = "web"\n\n[reports]\nout = "."\n')
+    out = replicated_config(text, ["acme/a", "acme/b"], 3)
+    import tomllib
+
+    parsed = tomllib.loads(out)
+    assert parsed["sources"]["github"]["repos"] == ["acme/a", "acme/b", "acme/a-x1", "acme/b-x1", "acme/a-x2", "acme/b-x2"]
+    assert parsed["teams"] == {"acme/a": "web", "acme/a-x1": "web", "acme/a-x2": "web"}
+    assert parsed["reports"] == {"out": "."}
