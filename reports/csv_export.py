@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from reports.atomic import atomic_open
+
 POPULATION_COLUMNS = (
     "run_id", "period", "change_id", "repo", "service", "team", "deployment_id", "deployment_url",
     "sha", "deployed_at", "deployer_login", "deployer_person_id", "category", "ticket_number",
@@ -38,8 +40,7 @@ def _cell(value) -> object:
 
 def _write(cursor: duckdb.DuckDBPyConnection, columns: tuple[str, ...], out_path: Path) -> Path:
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with out_path.open("w", encoding="utf-8", newline="") as fh:
+    with atomic_open(out_path, "w", encoding="utf-8", newline="") as fh:    # never half a file
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(columns)
         while batch := cursor.fetchmany(5000):

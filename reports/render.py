@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -19,7 +18,7 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from extractors.core.faults import checkpoint
+from reports.atomic import atomic_path
 from reports.document import fmt_int
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -78,10 +77,8 @@ def render_html(template_name: str, context, out_path: Path, *,
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     html = render_string(template_name, context, templates_dir=templates_dir)
-    tmp = _tmp(out_path)
-    tmp.write_text(html, encoding="utf-8")
-    checkpoint("report.mid_html")
-    os.replace(tmp, out_path)        # atomic: a reader never sees half a report
+    with atomic_path(out_path, fault="report.mid_html") as tmp:     # a reader never sees half a report
+        tmp.write_text(html, encoding="utf-8")
     return out_path
 
 
@@ -98,13 +95,7 @@ def render_pdf(template_name: str, context, out_path: Path, *,
     fetcher = fetcher or AssetOnlyFetcher(assets_dir=templates_dir / "assets")
     font_config = FontConfiguration()
     document = HTML(string=html, base_url=str(templates_dir) + "/", url_fetcher=fetcher)
-    tmp = _tmp(out_path)
-    document.write_pdf(tmp, font_config=font_config, **(pdf_options or {}))
-    checkpoint("report.mid_pdf")
-    os.replace(tmp, out_path)        # atomic: a killed run leaves the previous PDF or none, never half
+    # atomic: a killed run leaves the previous PDF or none, never half
+    with atomic_path(out_path, fault="report.mid_pdf") as tmp:
+        document.write_pdf(tmp, font_config=font_config, **(pdf_options or {}))
     return out_path
-
-
-def _tmp(path: Path) -> Path:
-    """The temporary name a report file is written under before its atomic rename."""
-    return path.with_name(f".{path.name}.tmp")

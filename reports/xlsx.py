@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from reports.atomic import atomic_path
+
 MAX_SHEET_TITLE = 31
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
@@ -101,7 +103,8 @@ def sheet_title(title: str) -> str:
 
 
 def write_xlsx(path: Path, sheets: Mapping[str, tuple[Sequence[str], Iterable[Sequence]]]) -> Path:
-    """One sheet per entry `title: (columns, rows)`; rows may be a generator (streamed)."""
+    """One sheet per entry `title: (columns, rows)`; rows may be a generator (streamed). Written
+    atomically (reports/atomic.py): a failing row iterator leaves the previous file, or none."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     titles = [sheet_title(t) for t in sheets]
@@ -109,7 +112,7 @@ def write_xlsx(path: Path, sheets: Mapping[str, tuple[Sequence[str], Iterable[Se
         raise ValueError(f"{path}: sheet titles are not unique after cutting to 31 characters: {titles}")
     overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
                         f'ContentType="{_CT}.worksheet+xml"/>' for i in range(1, len(titles) + 1))
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         z.writestr("[Content_Types].xml", (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'

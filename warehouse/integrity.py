@@ -9,12 +9,17 @@ removed. `verify_warehouse` recomputes all of it and names every changed, missin
 record, row, landing file, manifest or report.
 
 A warehouse created before run records existed is adopted on its next load: one `adopt` record
-hashes what is already there (tampering before that moment cannot be detected).
+hashes what is already there (tampering before that moment cannot be detected). Adoption happens
+once: the first record of a chain is also written to `raw._run_chain` (the chain's genesis) and,
+when the load knows its landing folder, to `<landing>/_run_chain.json`. A warehouse whose run
+records were deleted therefore still says it had a chain: `verify` reports "run records deleted"
+and `load` refuses to adopt it again (`ChainDeleted`), instead of silently starting a new chain.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,6 +52,14 @@ def raw_tables() -> list[tuple[str, str]]:
     return [(f"{system}/{stream}", raw_table_name(system, stream)) for system, stream in ALL_STREAMS]
 
 
+CHAIN_TABLE = "raw._run_chain"        # the genesis of the run-record chain: it existed, and began so
+CHAIN_FILE = "_run_chain.json"         # the same, beside the landing files (outside the warehouse)
+
+
+class ChainDeleted(RuntimeError):
+    """The warehouse had a run-record chain and it is gone: never adopted again silently."""
+
+
 def append_record(con: duckdb.DuckDBPyConnection, kind: str, detail: dict) -> str:
     """Append one chained record (inside the caller's transaction, if any); returns its hash."""
     head = con.execute("select seq, record_sha256 from raw._run_records order by seq desc limit 1").fetchone()
@@ -55,7 +68,78 @@ def append_record(con: duckdb.DuckDBPyConnection, kind: str, detail: dict) -> st
     text = _canonical(detail)
     digest = record_hash(seq, kind, recorded_at, text, prev)
     con.execute("insert into raw._run_records values (?, ?, ?, ?, ?, ?)", [seq, kind, recorded_at, text, prev, digest])
+    if seq == 0:
+        _ensure_chain_table(con)
+        con.execute(f"insert into {CHAIN_TABLE} values (?, ?, ?)", [kind, recorded_at, digest])
     return digest
+
+
+def _ensure_chain_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create table if not exists {CHAIN_TABLE} ("
+                "kind VARCHAR NOT NULL, recorded_at VARCHAR NOT NULL, record_sha256 VARCHAR NOT NULL)")
+
+
+def chain_genesis(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str] | None:
+    """(kind, recorded_at, record_sha256) of the chain's first record as remembered, or None."""
+    exists = con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
+                         "and table_name = '_run_chain'").fetchone()[0]
+    if not exists:
+        return None
+    return con.execute(f"select kind, recorded_at, record_sha256 from {CHAIN_TABLE} order by recorded_at limit 1").fetchone()
+
+
+def warehouse_key(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The warehouse file's absolute path (what the landing-side genesis is kept under); None in memory."""
+    row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    return str(Path(row[0]).resolve()) if row and row[0] else None
+
+
+def _read_chain_file(landing: Path) -> dict | None:
+    path = Path(landing) / CHAIN_FILE
+    if not path.is_file():
+        return None
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"unreadable": str(path)}
+    if not isinstance(body, dict) or not isinstance(body.get("chains"), dict):
+        return {"unreadable": str(path)}
+    return body
+
+
+def landing_genesis(landing: Path | None, warehouse: str | None) -> dict | None:
+    """The genesis of `warehouse`'s chain remembered in `<landing>/_run_chain.json`, or None.
+    Keyed by the warehouse file: another warehouse (a test's, an in-memory one) may load the same
+    landing folder into a chain of its own."""
+    if landing is None or warehouse is None:
+        return None
+    body = _read_chain_file(landing)
+    if body is None or "unreadable" in body:
+        return body
+    entry = body["chains"].get(warehouse)
+    return entry if isinstance(entry, dict) else None
+
+
+def _write_landing_genesis(landing: Path, warehouse: str, genesis: tuple[str, str, str]) -> None:
+    from extractors.core.landing import private_dirs, private_open
+
+    landing = Path(landing)
+    private_dirs(landing, landing)
+    body = _read_chain_file(landing)
+    if body is None or "unreadable" in body:
+        body = {"chains": {}}
+    body["chains"][warehouse] = {"kind": genesis[0], "recorded_at": genesis[1], "record_sha256": genesis[2]}
+    path, tmp = landing / CHAIN_FILE, landing / f".{CHAIN_FILE}.tmp"
+    with private_open(tmp) as fh:
+        fh.write((json.dumps(body, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _deleted(where: str, genesis_kind: str, genesis_at: str) -> str:
+    return (f"raw._run_records: run records deleted - the table is empty, but {where} says its chain "
+            f"began with a {genesis_kind} record at {genesis_at}")
 
 
 def file_rows(con: duckdb.DuckDBPyConnection, table: str, files: Iterable[str] | None = None) -> dict[str, tuple[int, str]]:
@@ -119,13 +203,51 @@ def record_load(con: duckdb.DuckDBPyConnection, loaded_at: datetime) -> str:
     return append_record(con, "load", _load_detail(con, entries))
 
 
-def adopt_unrecorded(con: duckdb.DuckDBPyConnection) -> str | None:
-    """On a warehouse from before run records: one `adopt` record of everything already loaded."""
-    if con.execute("select count(*) from raw._run_records").fetchone()[0]:
-        return None
-    if not con.execute("select count(*) from raw._manifests").fetchone()[0]:
-        return None
-    return append_record(con, "adopt", _load_detail(con, _manifest_entries(con, "", [])))
+def adopt_unrecorded(con: duckdb.DuckDBPyConnection, landing: Path | None = None) -> str | None:
+    """On a warehouse from before run records: one `adopt` record of everything already loaded.
+
+    Refuses (`ChainDeleted`) when the warehouse or the landing folder remembers a chain that is no
+    longer there. On a warehouse with a chain, makes sure its genesis is remembered in both places
+    (chains begun before the genesis was kept get it on their next load)."""
+    first = con.execute("select kind, recorded_at, record_sha256 from raw._run_records where seq = 0").fetchone()
+    genesis = chain_genesis(con)
+    key = warehouse_key(con)
+    beside = landing_genesis(landing, key)
+    if first is None and con.execute("select count(*) from raw._run_records").fetchone()[0]:
+        raise ChainDeleted("raw._run_records: run record 0 is missing (the start of the chain was deleted); "
+                           "refusing to load - run `changetrail verify`")
+    if first is None:
+        if genesis is not None:
+            raise ChainDeleted(_deleted(CHAIN_TABLE, genesis[0], genesis[1]) + "; refusing to adopt the "
+                               "warehouse again - restore raw._run_records from a backup (see README, Operations)")
+        if beside is not None and "unreadable" in beside:
+            raise ChainDeleted(f"{beside['unreadable']}: unreadable, so whether raw._run_records held a chain "
+                               "cannot be told; refusing to adopt the warehouse - restore the file from a backup")
+        if beside is not None:
+            raise ChainDeleted(_deleted(str(Path(landing) / CHAIN_FILE), beside.get("kind", "?"),
+                                        beside.get("recorded_at", "?")) + "; refusing to adopt the warehouse "
+                               "again - restore raw._run_records from a backup (see README, Operations)")
+        if not con.execute("select count(*) from raw._manifests").fetchone()[0]:
+            return None
+        digest = append_record(con, "adopt", _load_detail(con, _manifest_entries(con, "", [])))
+        remember_genesis(con, landing)
+        return digest
+    remember_genesis(con, landing)
+    return None
+
+
+def remember_genesis(con: duckdb.DuckDBPyConnection, landing: Path | None) -> None:
+    """Make sure the chain's first record is remembered in `raw._run_chain` and, with `landing`,
+    in `<landing>/_run_chain.json` (a chain begun before they existed gets them now)."""
+    first = con.execute("select kind, recorded_at, record_sha256 from raw._run_records where seq = 0").fetchone()
+    if first is None:
+        return
+    if chain_genesis(con) is None:
+        _ensure_chain_table(con)
+        con.execute(f"insert into {CHAIN_TABLE} values (?, ?, ?)", list(first))
+    key = warehouse_key(con)
+    if landing is not None and key is not None and landing_genesis(landing, key) is None:
+        _write_landing_genesis(landing, key, first)
 
 
 def record_reports(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], root: Path | None = None) -> str | None:
@@ -159,9 +281,11 @@ def verify_warehouse(config) -> list[str]:
     try:
         exists = con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
                              "and table_name = '_run_records'").fetchone()[0]
+        landing = Path(config.warehouse.landing)
+        beside = landing_genesis(landing, str(path.resolve()))
+        problems = _check_genesis(con if exists else None, chain_genesis(con), beside, landing)
         if not exists:
-            return [f"{path}: no run records (a warehouse from before run records: run `changetrail load` once)"]
-        problems: list[str] = []
+            return problems or [f"{path}: no run records (a warehouse from before run records: run `changetrail load` once)"]
         expected = Expected.from_chain(read_records(con), problems)
         problems += _check_rows(con, expected)
         problems += _check_landing(Path(config.warehouse.landing), expected)
@@ -169,6 +293,32 @@ def verify_warehouse(config) -> list[str]:
         return problems
     finally:
         con.close()
+
+
+def _check_genesis(con: duckdb.DuckDBPyConnection | None, genesis: tuple | None, beside: dict | None,
+                   landing: Path) -> list[str]:
+    """The chain's first record against the genesis the warehouse and the landing folder remember."""
+    first = con.execute("select kind, recorded_at, record_sha256 from raw._run_records where seq = 0").fetchone() if con else None
+    problems = []
+    if beside is not None and "unreadable" in beside:
+        problems.append(f"{beside['unreadable']}: unreadable (the run-record chain's genesis)")
+        beside = None
+    remembered = [(CHAIN_TABLE, genesis)] if genesis else []
+    if beside is not None:
+        remembered.append((str(landing / CHAIN_FILE), (beside.get("kind"), beside.get("recorded_at"), beside.get("record_sha256"))))
+    for where, (kind, recorded_at, sha) in remembered:
+        if first is None:
+            if con is None:
+                problems.append(f"raw._run_records: run records deleted - the table is gone, but {where} says "
+                                f"its chain began with a {kind} record at {recorded_at}")
+            elif con.execute("select count(*) from raw._run_records").fetchone()[0] == 0:
+                problems.append(_deleted(where, kind, recorded_at))
+        elif tuple(first) != (kind, recorded_at, sha):
+            problems.append(f"raw._run_records: run record 0 is not the record {where} says began the chain "
+                            f"({kind} at {recorded_at}): the chain was replaced")
+    if genesis is None and first is not None and beside is not None:
+        problems.append(f"{CHAIN_TABLE}: missing (deleted?) - {landing / CHAIN_FILE} remembers the chain's genesis")
+    return problems
 
 
 @dataclass
@@ -263,7 +413,8 @@ def _check_landing(landing: Path, expected: Expected) -> list[str]:
         rel = str(path.relative_to(landing))
         if rel in expected.removed:
             problems.append(f"{path}: removed by retention but still present (re-run `changetrail retention --apply`)")
-        elif rel not in wanted and rel not in pending and not rel.endswith(".tmp") and not path.name.startswith("."):
+        elif (rel not in wanted and rel not in pending and rel != CHAIN_FILE and not rel.endswith(".tmp")
+              and not path.name.startswith(".")):
             problems.append(f"{path}: extra landing file (in no manifest of the run chain)")
     return problems
 

@@ -18,7 +18,7 @@ import duckdb
 
 from extractors.core.faults import checkpoint
 from extractors.registry import ALL_STREAMS, raw_table_name
-from warehouse.integrity import adopt_unrecorded, record_load
+from warehouse.integrity import ChainDeleted, adopt_unrecorded, record_load, remember_genesis
 
 
 class LoadError(RuntimeError):
@@ -57,7 +57,10 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
     """Append every not-yet-loaded manifest's files to the raw tables, atomically."""
     landing_root = Path(landing_root)
     summary = LoadSummary()
-    adopt_unrecorded(con)  # a warehouse from before run records: hash what is there, once
+    try:
+        adopt_unrecorded(con, landing_root)  # a warehouse from before run records: hash what is there, once
+    except ChainDeleted as exc:              # ...but never a warehouse whose run records were deleted
+        raise LoadError(str(exc)) from None
     manifests = pending_manifests(con, landing_root)
     if not manifests:
         return summary
@@ -124,6 +127,7 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
         con.execute("rollback")
         raise
     checkpoint("load.after_commit")
+    remember_genesis(con, landing_root)     # a new chain's first record, beside the landing files too
     return summary
 
 

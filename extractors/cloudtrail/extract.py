@@ -8,7 +8,8 @@ The extraction *selects* (recorded in the manifest's query): `eventType` `AwsApi
 `readOnly` not true, management events (`managementEvent` not false), no `errorCode`, and
 `recipientAccountId`/`awsRegion` in the configured scope (empty = all). Each selected record
 lands verbatim. A file that is not JSON, JSON without a `Records` array, or a record without
-`eventID`, is quarantined.
+`eventID`, or whose `eventTime` has no time zone or lies in the future (core/timestamps.py), is
+quarantined.
 
 The envelope's context carries what the configuration says (never a judgment): `account`,
 `region`, `environment` (`production`: the configured accounts are the production scope),
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from extractors.core import Extraction, ExtractionError, Stream, as_utc, utc_now_iso
+from extractors.core.timestamps import extraction_time, time_problem
 from flows.config import CloudTrailSource
 
 SYSTEM = "cloudtrail"
@@ -136,7 +138,7 @@ def _land_file(ex: Extraction, config: CloudTrailSource, folder: Path, path: Pat
         writer.quarantine(EVENTS.name, str(path), source_file, "not a CloudTrail log: no 'Records' array",
                           raw.decode("utf-8", errors="replace"))
         return
-    extracted_at = utc_now_iso()
+    extracted_at, now = utc_now_iso(), extraction_time()
     for index, record in enumerate(records):
         locator = f"{source_file}, record {index}"
         if not isinstance(record, dict):
@@ -146,6 +148,10 @@ def _land_file(ex: Extraction, config: CloudTrailSource, folder: Path, path: Pat
             continue
         if not record.get("eventID"):
             writer.quarantine(EVENTS.name, str(path), locator, "missing required key 'eventID'", record)
+            continue
+        problem = time_problem(record, ("eventTime",), now)
+        if problem:          # no zone, or from the future (core/timestamps.py)
+            writer.quarantine(EVENTS.name, str(path), locator, problem, record)
             continue
         identity = record.get("userIdentity") if isinstance(record.get("userIdentity"), dict) else {}
         context = {

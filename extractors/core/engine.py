@@ -22,6 +22,7 @@ from extractors.core.faults import checkpoint
 from extractors.core.incremental import ConditionalPages
 from extractors.core.landing import LandingWriter, utc_now_iso
 from extractors.core.stream import Stream
+from extractors.core.timestamps import extraction_time, time_problem
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +202,16 @@ class Extraction:
                     writer.quarantine(name, source_url, f"page {page}", _shape_reason(stream, body), body)
             prefix = writer.envelope_prefix(utc_now_iso(), source_url, context)
             reached_older = False
+            extracted, time_fields = extraction_time(), stream.timestamp_fields()
             for index, record in enumerate(records or ()):
                 missing = stream.missing_key(record)
                 if missing is not None:
                     writer.quarantine(name, source_url, f"page {page}, item {index + 1}",
                                       f"missing required key '{missing}'", record)
+                    continue
+                problem = time_problem(record, time_fields, extracted, naive_utc=stream.naive_times_utc)
+                if problem:       # no zone, or from the future: never landed, never moves the cursor
+                    writer.quarantine(name, source_url, f"page {page}, item {index + 1}", problem, record)
                     continue
                 writer.write(name, record, prefix)
                 if kept is not None:

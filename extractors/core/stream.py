@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from extractors.core.paginators import Paginator, SinglePage
+from extractors.core.timestamps import DEFAULT_TIME_FIELDS
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class Stream:
                   first page holding a record older than `since`
     missing_ok    a 404/410/422 for one context is quarantined rather than fatal (a child resource
                   that disappeared must not lose the rest of the unit)
+    time_fields   dotted fields holding when something happened; a record whose value has no time
+                  zone or lies in the future is quarantined (core/timestamps.py). None = the
+                  common names (DEFAULT_TIME_FIELDS); the cursor field is always checked
+    naive_times_utc  the source's documented time format has no zone and means UTC (ServiceNow)
     """
 
     system: str
@@ -46,6 +51,13 @@ class Stream:
     stop_when_older_than_cursor: bool = False
     partition_keys: tuple[str, ...] = ()
     missing_ok: bool = False
+    time_fields: tuple[str, ...] | None = None
+    naive_times_utc: bool = False
+
+    def timestamp_fields(self) -> tuple[str, ...]:
+        """The fields `core.timestamps.time_problem` checks on each record of this stream."""
+        fields = DEFAULT_TIME_FIELDS if self.time_fields is None else self.time_fields
+        return tuple(dict.fromkeys((*fields, *((self.cursor_field,) if self.cursor_field else ()))))
 
     def url_path(self, context: Mapping[str, Any]) -> str:
         """The request path for one context; a missing context key is a programming error."""

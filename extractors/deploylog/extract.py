@@ -21,18 +21,20 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 from extractors.core import ExtractionError, LandingWriter, Stream, as_utc, utc_now_iso
 from extractors.core.safe_paths import escapes
+from extractors.core.timestamps import extraction_time, time_problem
 from flows.config import DeployLogSource
 
 SYSTEM = "deploylog"
 FIELDS = ("deployment_id", "repo", "sha", "ref", "environment", "status", "started_at", "finished_at",
           "deployer", "triggered_by", "description", "ticket", "task", "url")
 REQUIRED = ("deployment_id", "repo")
+TIME_FIELDS = ("started_at", "finished_at")      # no zone or in the future: quarantined (core/timestamps.py)
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
 DEFAULT_STATUSES = {
     **dict.fromkeys(("success", "succeeded", "successful", "ok", "done", "completed", "deployed", "healthy"), "success"),
@@ -119,26 +121,6 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-FUTURE_TOLERANCE = timedelta(days=1)
-
-
-def _time_problem(row: Any, keys: dict[str, list[str]], extracted: datetime) -> str | None:
-    """Why a row's started_at/finished_at text cannot be trusted: no time zone, or in the future."""
-    for name in ("started_at", "finished_at"):
-        value = _value(row, keys[name])
-        if not isinstance(value, str) or not value.strip():
-            continue
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            continue        # not ISO 8601: staging decides (it may be another format)
-        if parsed.tzinfo is None:
-            return f"{name} {value!r} has no time zone"
-        if parsed > extracted + FUTURE_TOLERANCE:
-            return f"{name} {value!r} is in the future (extracted at {extracted.isoformat(timespec='seconds')})"
-    return None
-
-
 def extract_deploylog(
     config: DeployLogSource, landing: Path, run_id: str, since: datetime | None = None,
 ) -> list[Path]:
@@ -173,7 +155,7 @@ def _land_file(writer: LandingWriter, config: DeployLogSource, root: Path, path:
     paths = {f: json_path(k) for f, k in keys.items()}
     writer.count_request(DEPLOYMENTS.name)
     source, extracted_at = path.as_uri(), utc_now_iso()
-    now = datetime.now(timezone.utc)
+    now = extraction_time()
     rows = _csv_rows(path) if is_csv else _json_rows(path)
     for line_no, row, error in rows:
         locator = f"{log_file}, line {line_no}"
@@ -185,7 +167,7 @@ def _land_file(writer: LandingWriter, config: DeployLogSource, root: Path, path:
             writer.quarantine(DEPLOYMENTS.name, str(path), locator,
                               f"no {' or '.join(missing)} (column {', '.join(repr(config.columns.get(f, f)) for f in missing)})", row)
             continue
-        problem = _time_problem(row, keys, now)
+        problem = time_problem(row, {f: keys[f] for f in TIME_FIELDS}, now)
         if problem:
             writer.quarantine(DEPLOYMENTS.name, str(path), locator, problem, row)
             continue

@@ -33,16 +33,16 @@ BASE_FIELDS = ("summary", "issuetype", "status", "created", "updated", "resoluti
 # The cursor is the newest `fields.updated` landed: the next run asks `updated >= cursor - overlap`.
 CLOUD_ISSUES = Stream(system=SYSTEM, name="issues", path="/rest/api/3/search/jql", records_key="issues",
                       primary_key=("id", "key"), paginator=NextPageTokenPaginator(), partition_keys=("jql",),
-                      cursor_field="fields.updated")
+                      cursor_field="fields.updated", time_fields=("fields.created",))
 DC_ISSUES = Stream(system=SYSTEM, name="issues", path="/rest/api/2/search", records_key="issues",
                    primary_key=("id", "key"), paginator=StartAtPaginator(), partition_keys=("jql",),
-                   cursor_field="fields.updated")
+                   cursor_field="fields.updated", time_fields=("fields.created",))
 
 # Cloud's search embeds at most 100 histories per issue; the rest are paged from the issue's
 # changelog (`values`, startAt/isLast). Data Center's search returns the whole changelog.
 CHANGELOGS = Stream(system=SYSTEM, name="changelogs", path="/rest/api/3/issue/{issue_id}/changelog",
                     records_key="values", primary_key=("id",), paginator=StartAtPaginator(),
-                    params={"maxResults": 100}, missing_ok=True)
+                    params={"maxResults": 100}, missing_ok=True, time_fields=("created",))
 
 STREAMS: tuple[Stream, ...] = (CLOUD_ISSUES, CHANGELOGS)
 

@@ -8,7 +8,8 @@ The extraction *selects* (like an API query, recorded in the manifest): stage
 `ResponseComplete`, verb create/update/patch/delete, a 2xx `responseStatus.code` and an
 `objectRef.resource` of interest (config `resources`). Reads, watches, other stages and the
 control plane's lease renewals are not evidence of a change and are not landed. Each selected
-event lands verbatim; a line that is not JSON, or an event without `auditID`, is quarantined
+event lands verbatim; a line that is not JSON, an event without `auditID`, or one whose
+timestamps have no time zone or lie in the future (core/timestamps.py) is quarantined
 ("<cluster>/<file> line N").
 
 The envelope's context carries what the configuration says about the event (never the judgment):
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from extractors.core import Extraction, ExtractionError, Stream, as_utc, utc_now_iso
+from extractors.core.timestamps import extraction_time, time_problem
 from flows.config import K8sAuditSource
 
 SYSTEM = "k8s_audit"
@@ -33,6 +35,7 @@ VERBS = ("create", "update", "patch", "delete")
 SUFFIXES = (".log", ".json", ".jsonl", ".log.gz", ".json.gz", ".jsonl.gz")
 EVENTS = Stream(system=SYSTEM, name="events", path="{file}", primary_key=("auditID",))
 STREAMS: tuple[Stream, ...] = (EVENTS,)
+TIME_FIELDS = ("requestReceivedTimestamp", "stageTimestamp")   # no zone / future: quarantined
 
 
 def iter_audit_files(folder: Path) -> Iterator[tuple[str, Path]]:
@@ -116,7 +119,7 @@ def _land_file(ex: Extraction, config: K8sAuditSource, folder: Path, cluster: st
     writer.count_request(EVENTS.name)
     source_file = path.relative_to(folder).as_posix()
     environment = "production" if cluster in config.production_clusters else "non-production"
-    extracted_at = utc_now_iso()
+    extracted_at, now = utc_now_iso(), extraction_time()
     try:
         for line_no, text in read_lines(path):
             locator = f"{source_file} line {line_no}"
@@ -134,6 +137,10 @@ def _land_file(ex: Extraction, config: K8sAuditSource, folder: Path, cluster: st
                     continue
                 if not item.get("auditID"):
                     writer.quarantine(EVENTS.name, str(path), locator, "missing required key 'auditID'", item)
+                    continue
+                problem = time_problem(item, TIME_FIELDS, now)
+                if problem:
+                    writer.quarantine(EVENTS.name, str(path), locator, problem, item)
                     continue
                 ref = item.get("objectRef") or {}
                 user = (item.get("user") or {}).get("username")

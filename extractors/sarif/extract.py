@@ -5,20 +5,28 @@ extensions, invocations and version-control provenance are what the staging view
 a result) and each result verbatim as one `results` record. Severity, effective level and
 suppression are decided in SQL (`stg_sarif__scan_findings`), not here: extractors never judge.
 
-A file that is not JSON (truncated, not UTF-8), or JSON that is not a SARIF 2.1.0 log, is
-quarantined and the other files still load; so is a file reached through a symlink that leads
+Files are streamed (extractors/core/jsonstream.py), never read whole: a first pass checks the
+whole file and keeps each run without its results, a second lands the results one at a time, so a
+log of hundreds of MB takes memory for one result, not for the file. A file that is not JSON
+(truncated, not UTF-8), or JSON that is not a SARIF 2.1.0 log, is quarantined whole, before any of
+it lands, and the other files still load; a run whose invocation start/end time, or a result whose
+detection time (`provenance`), has no time zone or lies in the future is quarantined with its
+reason (core/timestamps.py); so is a file reached through a symlink that leads
 outside the folder (never read). With `since`, only files modified at or after it are read (incremental runs do not
 re-land unchanged scans; the staging views de-duplicate anyway).
 """
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 from extractors.core import Extraction, ExtractionError, Stream, as_utc, utc_now_iso
+from extractors.core.jsonstream import JsonReader, JsonStreamError
+from extractors.core.landing import RAW_LIMIT
 from extractors.core.safe_paths import escapes
+from extractors.core.timestamps import extraction_time, time_problem
 from flows.config import SarifSource
 
 SYSTEM = "sarif"
@@ -26,6 +34,8 @@ SUFFIXES = (".sarif", ".sarif.json", ".json")
 RUNS = Stream(system=SYSTEM, name="runs", path="{scan_file}", primary_key=("tool",))
 RESULTS = Stream(system=SYSTEM, name="results", path="{scan_file}", primary_key=())
 STREAMS: tuple[Stream, ...] = (RUNS, RESULTS)
+RUN_TIME_FIELDS = ("startTimeUtc", "endTimeUtc")          # of each invocation
+RESULT_TIME_FIELDS = ("provenance.firstDetectionTimeUtc", "provenance.lastDetectionTimeUtc")
 
 
 def iter_sarif_files(folder: Path) -> Iterator[Path]:
@@ -58,54 +68,157 @@ def extract_sarif(
         return [ex.finish()]
 
 
+@dataclass
+class _Run:
+    """One run as the survey saw it: the run without its results, and what its results were."""
+    meta: Any                          # the run object without `results` (or whatever the item was)
+    results: str = "absent"            # absent | list | <the type name of a non-array value>
+    count: int = 0
+    problem: str | None = None         # why this run (and its results) is quarantined
+
+
+@dataclass
+class _Survey:
+    version: Any = None
+    runs: list[_Run] | None = None     # None: no 'runs' array
+    top: str = "dict"
+    problem: str | None = None
+
+
+def _survey(path: Path) -> _Survey:
+    """Pass 1: the whole file read once, result by result (bounded memory), keeping only the
+    version and each run without its results. Raises JsonStreamError when it is not JSON."""
+    out = _Survey()
+    with JsonReader.open(path) as reader:
+        out.top = reader.kind()
+        if out.top != "dict":
+            reader.skip()
+            reader.end()
+            return out
+        for key in reader.members():
+            if key == "version":
+                out.version = reader.value()
+            elif key == "runs" and out.runs is not None:
+                out.problem = "the 'runs' key appears twice"
+                reader.skip()
+            elif key == "runs" and reader.kind() == "list":
+                out.runs = []
+                for _ in reader.items():
+                    out.runs.append(_survey_run(reader))
+        reader.end()
+    return out
+
+
+def _survey_run(reader: JsonReader) -> _Run:
+    if reader.kind() != "dict":
+        return _Run(meta=reader.value())
+    run = _Run(meta={})
+    for key in reader.members():
+        if key != "results":
+            run.meta[key] = reader.value()
+        elif reader.kind() == "list":
+            run.results = "list"
+            for _ in reader.items():
+                reader.skip()
+                run.count += 1
+        else:
+            run.results = reader.kind()
+            run.meta["results"] = reader.value()
+    return run
+
+
+def _run_problem(run: _Run, extracted: datetime) -> str | None:
+    if not isinstance(run.meta, dict) or not isinstance(run.meta.get("tool"), dict):
+        return "run has no 'tool' object"
+    if run.results not in ("absent", "list") and run.meta.get("results") is not None:
+        return "run 'results' is not an array"
+    for index, invocation in enumerate(run.meta.get("invocations") or ()):
+        problem = time_problem(invocation, {f"invocations[{index}].{f}": [f] for f in RUN_TIME_FIELDS}, extracted)
+        if problem:
+            return problem
+    return None
+
+
 def _land_file(ex: Extraction, folder: Path, path: Path) -> None:
     writer = ex.writer
     scan_file = path.relative_to(folder).as_posix()
     source = path.as_uri()
     writer.count_request(RUNS.name)
-    raw = path.read_bytes()
     try:
-        log = json.loads(raw)
-    except ValueError as exc:
-        writer.quarantine(RUNS.name, str(path), scan_file, f"not valid JSON: {exc}",
-                          raw.decode("utf-8", errors="replace"))
+        survey = _survey(path)
+    except JsonStreamError as exc:
+        writer.quarantine(RUNS.name, str(path), scan_file, f"not valid JSON: {exc}", _head(path))
         return
-    problem = _not_sarif(log)
+    problem = survey.problem or _not_sarif(survey)
     if problem:
-        writer.quarantine(RUNS.name, str(path), scan_file, f"not a SARIF 2.1.0 log: {problem}",
-                          raw.decode("utf-8", errors="replace"))
+        writer.quarantine(RUNS.name, str(path), scan_file, f"not a SARIF 2.1.0 log: {problem}", _head(path))
         return
-    extracted_at = utc_now_iso()
-    for run_index, run in enumerate(log["runs"]):
+    extracted_at, extracted = utc_now_iso(), extraction_time()
+    landing: set[int] = set()
+    for run_index, run in enumerate(survey.runs or ()):
         locator = f"{scan_file}, run {run_index}"
-        if not isinstance(run, dict) or not isinstance(run.get("tool"), dict):
-            writer.quarantine(RUNS.name, str(path), locator, "run has no 'tool' object", run)
+        run.problem = _run_problem(run, extracted)
+        if run.problem:
+            raw = run.meta if run.results != "list" else {**run.meta, "results": f"<{run.count} results>"}
+            writer.quarantine(RUNS.name, str(path), locator, run.problem, raw)
             continue
-        results = run.get("results")
-        if results is not None and not isinstance(results, list):
-            writer.quarantine(RUNS.name, str(path), locator, "run 'results' is not an array", run)
-            continue
-        run_record = {k: v for k, v in run.items() if k != "results"}
+        run_record = {k: v for k, v in run.meta.items() if k != "results"}
         context = {"scan_file": scan_file, "run_index": run_index}
         writer.write_record(RUNS.name, run_record, context=context, source_url=source, extracted_at=extracted_at)
-        for result_index, result in enumerate(results or ()):
-            if not isinstance(result, dict):
-                writer.quarantine(RESULTS.name, str(path), f"{locator}, result {result_index}",
-                                  "result is not a JSON object", result)
+        if run.count:
+            landing.add(run_index)
+    if landing:
+        _land_results(writer, path, scan_file, landing, extracted_at, extracted)
+
+
+def _land_results(writer, path: Path, scan_file: str, runs: set[int], extracted_at: str,
+                  extracted: datetime) -> None:
+    """Pass 2: the results of the accepted runs, one at a time (the file is known to be valid)."""
+    with JsonReader.open(path) as reader:
+        for key in reader.members():
+            if key != "runs":
                 continue
-            writer.write_record(
-                RESULTS.name, result, source_url=source, extracted_at=extracted_at,
-                context={"scan_file": scan_file, "run_index": run_index, "result_index": result_index},
-            )
+            for run_index in reader.items():
+                if run_index not in runs:
+                    continue
+                for run_key in reader.members():
+                    if run_key != "results":
+                        continue
+                    for result_index in reader.items():
+                        _land_result(writer, path, scan_file, run_index, result_index, reader.value(),
+                                     extracted_at, extracted)
+            return
 
 
-def _not_sarif(log: Any) -> str | None:
-    """Why a parsed document is not a SARIF 2.1.0 log (None when it is one)."""
-    if not isinstance(log, dict):
-        return f"top level is a {type(log).__name__}, not an object"
-    if not isinstance(log.get("runs"), list):
+def _land_result(writer, path: Path, scan_file: str, run_index: int, result_index: int, result: Any,
+                 extracted_at: str, extracted: datetime) -> None:
+    locator = f"{scan_file}, run {run_index}, result {result_index}"
+    if not isinstance(result, dict):
+        writer.quarantine(RESULTS.name, str(path), locator, "result is not a JSON object", result)
+        return
+    problem = time_problem(result, RESULT_TIME_FIELDS, extracted)
+    if problem:
+        writer.quarantine(RESULTS.name, str(path), locator, problem, result)
+        return
+    writer.write_record(
+        RESULTS.name, result, source_url=path.as_uri(), extracted_at=extracted_at,
+        context={"scan_file": scan_file, "run_index": run_index, "result_index": result_index},
+    )
+
+
+def _head(path: Path) -> str:
+    """What a quarantine entry keeps of a rejected file: its first RAW_LIMIT bytes, as text."""
+    with open(path, "rb") as fh:
+        return fh.read(RAW_LIMIT).decode("utf-8", errors="replace")
+
+
+def _not_sarif(survey: _Survey) -> str | None:
+    """Why a surveyed document is not a SARIF 2.1.0 log (None when it is one)."""
+    if survey.top != "dict":
+        return f"top level is a {survey.top}, not an object"
+    if survey.runs is None:
         return "no 'runs' array"
-    version = log.get("version")
+    version = survey.version
     if version is not None and str(version) != "2.1.0":
         return f"version {version!r} (only 2.1.0 is supported)"
     return None

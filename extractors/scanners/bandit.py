@@ -10,6 +10,7 @@ from typing import Any
 from extractors.scanners.common import Finding, Report
 
 SYSTEM = "bandit"
+TIME_FIELDS = ("generated_at",)       # no zone / future: the file is quarantined (core/timestamps.py)
 
 
 def detect(doc: Any) -> bool:
@@ -17,5 +18,5 @@ def detect(doc: Any) -> bool:
 
 
 def split(doc: dict[str, Any]) -> list[Report]:
-    findings = [Finding("issue", r, {}) for r in doc["results"]]
+    findings = (Finding("issue", r, {}) for r in doc["results"])
     return [Report({k: v for k, v in doc.items() if k != "results"}, findings)]

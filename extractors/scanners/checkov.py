@@ -6,6 +6,7 @@ stay in the report record. Without a platform API key `severity` is null: `none`
 """
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from extractors.scanners.common import Finding, Report
@@ -28,8 +29,8 @@ def split(doc: Any) -> list[Report]:
     for framework in doc if isinstance(doc, list) else [doc]:
         results = framework["results"]
         context = {"check_type": framework.get("check_type")}
-        findings = [Finding("failed", c, context) for c in results.get("failed_checks") or ()]
-        findings += [Finding("skipped", c, context) for c in results.get("skipped_checks") or ()]
+        findings = chain((Finding("failed", c, context) for c in results.get("failed_checks") or ()),
+                         (Finding("skipped", c, context) for c in results.get("skipped_checks") or ()))
         report = dict(framework)
         report["results"] = {k: v for k, v in results.items() if k not in ("failed_checks", "skipped_checks")}
         reports.append(Report(report, findings))

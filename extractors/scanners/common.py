@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 
 @dataclass
@@ -15,4 +15,4 @@ class Finding:
 @dataclass
 class Report:
     payload: dict[str, Any]                     # the report object without its finding arrays
-    findings: list[Finding]
+    findings: Iterable[Finding]                 # iterated once, lazily: the arrays may still be in the file

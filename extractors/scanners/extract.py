@@ -12,8 +12,12 @@ or from the file's location matched against `path_pattern` (default
 `<folder>/<owner>/<repo>/<sha>/<file>`). Both land in each record's context together with the
 file's modification time, the fallback for `scanned_at` when the report carries no time.
 
-A file that is not JSON, or JSON in no known format, is quarantined under `scanners/files`;
-the other files still load. One extraction unit per folder writes one manifest per system.
+Files are streamed (extractors/scanners/lazy.py): the document is read once to check it, with its
+large arrays left in the file, and the findings are then read one at a time, so memory follows the
+largest finding, not the file. A file that is not JSON, JSON in no known format, or a report whose
+time (a format's `TIME_FIELDS`, or the sidecar's `scanned_at`) has no time zone or lies in the
+future (core/timestamps.py), is quarantined under `scanners/files`; the other files still load.
+One extraction unit per folder writes one manifest per system.
 """
 from __future__ import annotations
 
@@ -24,8 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from extractors.core import ExtractionError, LandingWriter, Stream, as_utc, utc_now_iso
+from extractors.core.jsonstream import JsonStreamError
+from extractors.core.landing import RAW_LIMIT
 from extractors.core.safe_paths import escapes
+from extractors.core.timestamps import extraction_time, time_problem
 from extractors.scanners import bandit, checkov, gitlab_sast, pip_audit, snyk, trivy
+from extractors.scanners.lazy import materialize, read_skeleton
 from flows.config import ScannersSource
 
 SYSTEM = "scanners"
@@ -111,29 +119,52 @@ def _land_file(config: ScannersSource, writers: dict[str, LandingWriter], folder
     source = path.as_uri()
     files = writers[SYSTEM]
     files.count_request(FILES.name)
-    raw = path.read_bytes()
     try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        files.quarantine(FILES.name, str(path), scan_file, f"not valid JSON: {exc}", raw.decode("utf-8", "replace"))
+        doc = read_skeleton(path)          # streamed: the large arrays stay in the file
+    except JsonStreamError as exc:
+        files.quarantine(FILES.name, str(path), scan_file, f"not valid JSON: {exc}", _head(path))
         return
     fmt = detect_format(doc)
     if fmt is None:
         files.quarantine(FILES.name, str(path), scan_file, "not a known scanner report "
-                         "(Trivy, Snyk, pip-audit, Checkov, Bandit, GitLab SAST JSON)", raw.decode("utf-8", "replace"))
+                         "(Trivy, Snyk, pip-audit, Checkov, Bandit, GitLab SAST JSON)", _head(path))
+        return
+    base = {"scan_file": scan_file, **file_provenance(config, folder, path)}
+    reports = fmt.split(doc)
+    problem = _time_problem(fmt, reports, base, extraction_time())
+    if problem:
+        files.quarantine(FILES.name, str(path), scan_file, problem, _head(path))
         return
     writer = writers[fmt.SYSTEM]
     writer.count_request("reports")
-    base = {"scan_file": scan_file, **file_provenance(config, folder, path)}
     extracted_at = utc_now_iso()
-    for report_index, report in enumerate(fmt.split(doc)):
-        writer.write_record("reports", report.payload, source_url=source, extracted_at=extracted_at,
-                            context={**base, "report_index": report_index, "count_findings": len(report.findings)})
+    for report_index, report in enumerate(reports):
+        count = 0
         for finding_index, finding in enumerate(report.findings):
+            count += 1
             locator = f"{scan_file}, report {report_index}, finding {finding_index}"
-            if not isinstance(finding.payload, dict):
-                writer.quarantine("findings", str(path), locator, "finding is not a JSON object", finding.payload)
+            payload = materialize(finding.payload)
+            if not isinstance(payload, dict):
+                writer.quarantine("findings", str(path), locator, "finding is not a JSON object", payload)
                 continue
-            writer.write_record("findings", finding.payload, source_url=source, extracted_at=extracted_at, context={
+            writer.write_record("findings", payload, source_url=source, extracted_at=extracted_at, context={
                 **base, "report_index": report_index, "finding_index": finding_index,
                 "kind": finding.kind, **finding.context})
+        writer.write_record("reports", materialize(report.payload), source_url=source, extracted_at=extracted_at,
+                            context={**base, "report_index": report_index, "count_findings": count})
+
+
+def _time_problem(fmt, reports: list, base: dict, extracted) -> str | None:
+    """A report time (or the sidecar's scanned_at) without a time zone or in the future."""
+    problem = time_problem({"sidecar scanned_at": base.get("sidecar_scanned_at")},
+                           {"sidecar scanned_at": ["sidecar scanned_at"]}, extracted)
+    for report in reports:
+        problem = problem or time_problem(report.payload, getattr(fmt, "TIME_FIELDS", ()), extracted,
+                                          naive_utc=getattr(fmt, "NAIVE_UTC", False))
+    return problem
+
+
+def _head(path: Path) -> str:
+    """What a quarantine entry keeps of a rejected file: its first RAW_LIMIT bytes, as text."""
+    with open(path, "rb") as fh:
+        return fh.read(RAW_LIMIT).decode("utf-8", "replace")

@@ -11,6 +11,8 @@ from typing import Any
 from extractors.scanners.common import Finding, Report
 
 SYSTEM = "gitlab_sast"
+# the report schema writes scan times without a zone, in UTC: only the future rule applies
+TIME_FIELDS, NAIVE_UTC = ("scan.start_time", "scan.end_time"), True
 
 
 def detect(doc: Any) -> bool:
@@ -20,5 +22,5 @@ def detect(doc: Any) -> bool:
 
 
 def split(doc: dict[str, Any]) -> list[Report]:
-    findings = [Finding("vulnerability", v, {}) for v in doc["vulnerabilities"]]
+    findings = (Finding("vulnerability", v, {}) for v in doc["vulnerabilities"])
     return [Report({k: v for k, v in doc.items() if k != "vulnerabilities"}, findings)]

@@ -7,7 +7,7 @@ version); a dependency with `skip_reason` (not audited, e.g. not on PyPI) is lan
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from extractors.scanners.common import Finding, Report
 
@@ -26,13 +26,15 @@ def detect(doc: Any) -> bool:
 
 def split(doc: Any) -> list[Report]:
     dependencies = doc["dependencies"] if isinstance(doc, dict) else doc
-    findings: list[Finding] = []
+    report = {k: v for k, v in doc.items() if k != "dependencies"} if isinstance(doc, dict) else {}
+    report["count_dependencies"] = len(dependencies)
+    return [Report(report, _findings(dependencies))]
+
+
+def _findings(dependencies) -> Iterator[Finding]:
     for dep in dependencies:
         package = {"package": dep.get("name"), "version": dep.get("version")}
         if dep.get("skip_reason"):
-            findings.append(Finding("skipped", dep, package))
+            yield Finding("skipped", dep, package)
         for vuln in dep.get("vulns") or ():
-            findings.append(Finding("vulnerability", vuln, package))
-    report = {k: v for k, v in doc.items() if k != "dependencies"} if isinstance(doc, dict) else {}
-    report["count_dependencies"] = len(dependencies)
-    return [Report(report, findings)]
+            yield Finding("vulnerability", vuln, package)

@@ -6,6 +6,7 @@ landed as kind `ignored` (suppressed); the report record keeps the rest of the p
 """
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from extractors.scanners.common import Finding, Report
@@ -27,9 +28,9 @@ def detect(doc: Any) -> bool:
 def split(doc: Any) -> list[Report]:
     reports = []
     for project in doc if isinstance(doc, list) else [doc]:
-        findings = [Finding("vulnerability", v, {}) for v in project.get("vulnerabilities") or ()]
         filtered = project.get("filtered") if isinstance(project.get("filtered"), dict) else {}
-        findings += [Finding("ignored", v, {}) for v in filtered.get("ignore") or ()]
+        findings = chain((Finding("vulnerability", v, {}) for v in project.get("vulnerabilities") or ()),
+                         (Finding("ignored", v, {}) for v in filtered.get("ignore") or ()))
         report = {k: v for k, v in project.items() if k != "vulnerabilities"}
         if filtered.get("ignore"):
             report["filtered"] = {k: v for k, v in filtered.items() if k != "ignore"}

@@ -7,11 +7,12 @@ The report record is the document with those arrays removed from each result.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from extractors.scanners.common import Finding, Report
 
 SYSTEM = "trivy"
+TIME_FIELDS = ("CreatedAt",)          # no zone / future: the file is quarantined (core/timestamps.py)
 KINDS = {"Vulnerabilities": "vulnerability", "Misconfigurations": "misconfiguration",
          "Secrets": "secret", "ExperimentalModifiedFindings": "modified"}
 
@@ -21,19 +22,20 @@ def detect(doc: Any) -> bool:
 
 
 def split(doc: dict[str, Any]) -> list[Report]:
-    findings: list[Finding] = []
-    results_out = []
-    for result_index, result in enumerate(doc.get("Results") or ()):
+    results = doc.get("Results") or ()
+    report = {k: v for k, v in doc.items() if k != "Results"}
+    if "Results" in doc:
+        report["Results"] = [{k: v for k, v in r.items() if k not in KINDS} if isinstance(r, dict) else r
+                             for r in results]
+    return [Report(report, _findings(results))]
+
+
+def _findings(results) -> Iterator[Finding]:
+    for result_index, result in enumerate(results):
         if not isinstance(result, dict):
-            results_out.append(result)
             continue
         target = {"target": result.get("Target"), "class": result.get("Class"), "type": result.get("Type"),
                   "result_index": result_index}
         for key, kind in KINDS.items():
             for item in result.get(key) or ():
-                findings.append(Finding(kind, item, target))
-        results_out.append({k: v for k, v in result.items() if k not in KINDS})
-    report = {k: v for k, v in doc.items() if k != "Results"}
-    if "Results" in doc:
-        report["Results"] = results_out
-    return [Report(report, findings)]
+                yield Finding(kind, item, target)

@@ -37,6 +37,8 @@ def _table_stream(name: str, table: str) -> Stream:
         system=SYSTEM, name=name, path=f"/api/now/table/{table}", params=_BASE_PARAMS,
         primary_key=("sys_id",), records_key="result", paginator=_LINK,
         cursor_field="sys_updated_on", partition_keys=("table",),
+        # 'YYYY-MM-DD HH:MM:SS' is UTC by the Table API's definition: only the future rule applies
+        time_fields=("sys_created_on", "sys_updated_on"), naive_times_utc=True,
     )
 
 

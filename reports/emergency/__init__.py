@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from reports.atomic import atomic_open
 from reports.csv_export import _cell as csv_cell
 from reports.emergency.build import build_context, file_stem
 from reports.emergency.model import EmergencyContext
@@ -53,7 +54,7 @@ def write_emergency_report(con: duckdb.DuckDBPyConnection, period: str, organiza
     if "pdf" in formats:
         rows = companion_rows(context)
         csv_path = out_dir / context.csv_name
-        with csv_path.open("w", encoding="utf-8", newline="") as fh:
+        with atomic_open(csv_path, "w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(COLUMNS)
             writer.writerows([csv_cell(v) for v in row] for row in rows)

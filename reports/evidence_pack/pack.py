@@ -25,6 +25,7 @@ from pathlib import Path
 
 from weasyprint import Attachment
 
+from reports.atomic import atomic_open, write_text_atomic
 from reports.quarterly import sql as q
 from reports.csv_export import POPULATION_COLUMNS, _cell, write_findings_csv, write_population_csv
 from reports.evidence_pack import build
@@ -63,7 +64,7 @@ def sha256_file(path: Path) -> str:
 
 
 def _csv(path: Path, columns, rows) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows([_cell(v) for v in row] for row in rows)
@@ -94,12 +95,11 @@ def write_attachments(con, config, ctx, entries: list[dict], exclusions: list[di
               "tie_out_result": ctx.tie_out_label,
               "exclusions": exclusions,
               "landing_files": [dict(zip(files_cols, r)) for r in file_rows]}
-    (out / "completeness-accuracy.json").write_text(
-        json.dumps(record, indent=1, default=_json_default, ensure_ascii=False), encoding="utf-8")
+    write_text_atomic(out / "completeness-accuracy.json",
+                      json.dumps(record, indent=1, default=_json_default, ensure_ascii=False))
     _csv(out / "sample.csv", ["order", "change_id", "month", "reason", "seed"],
          [[i, d.change_id, d.month, d.reason, seed] for i, d in enumerate(drawn, 1)])
-    (out / "config.json").write_text(json.dumps(config.model_dump(mode="json"), indent=1, sort_keys=True),
-                                     encoding="utf-8")
+    write_text_atomic(out / "config.json", json.dumps(config.model_dump(mode="json"), indent=1, sort_keys=True))
     _csv(out / "exceptions-register.csv", ["change_id", "control_id", "exception_id", "justification",
                                            "approver", "expires_at"],
          [[e["subject_id"], e["control_id"], e["exception_id"], e["justification"], e["approver"],
@@ -147,7 +147,7 @@ def write_evidence_pack(con, config, period: str, out_dir: Path, run_id: str | N
     body["signature"] = {"algorithm": "Ed25519", "public_key": key.public_b64, "fingerprint": key.fingerprint,
                          "key_source": key.source,
                          "value": base64.b64encode(key.private.sign(canonical(body))).decode()}
-    (out / MANIFEST).write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text_atomic(out / MANIFEST, json.dumps(body, indent=1, ensure_ascii=False) + "\n")   # last: a pack without it is incomplete
     return files + [out / MANIFEST]
 
 

@@ -122,6 +122,8 @@ def test_a_rewritten_run_record_is_named(config) -> None:
 
 def test_a_warehouse_from_before_run_records_is_adopted_on_its_next_load(config) -> None:
     execute(config, "drop table raw._run_records")
+    execute(config, "drop table raw._run_chain")                  # a warehouse from before run records
+    (config.warehouse.landing / "_run_chain.json").unlink()      # has no chain genesis either
     assert verify_warehouse(config)[0].endswith("run `changetrail load` once)")
     land(config, "20260703T000000Z-cccccc")
     load(config)      # connect() creates the table; the load adopts what was there, then records itself
