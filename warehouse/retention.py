@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.integrity import append_record, file_rows, raw_tables, read_records
+from warehouse.integrity import ROW_HASH_SCHEME, append_record, file_rows, raw_tables, read_records
 from warehouse.periods import parse_period
 
 
@@ -66,7 +66,8 @@ def plan_retention(con: duckdb.DuckDBPyConnection, landing: Path, years: int, no
         for f in listed:
             table = tables.get(f"{system}/{f['stream']}")
             count, digest = file_rows(con, table, [f["path"]]).get(f["path"], (0, None)) if table else (0, None)
-            entries.append({"path": f["path"], "sha256": f["sha256"], "table": table, "rows": count, "rows_sha256": digest})
+            entries.append({"path": f["path"], "sha256": f["sha256"], "table": table, "rows": count, "rows_sha256": digest,
+                            "row_hash": ROW_HASH_SCHEME})
         plan.manifests.append({"path": path, "sha256": sha, "system": system, "unit": unit,
                                "finished_at": finished.isoformat(), "files": entries})
     plan.leftover = [rel for rel in _removed_earlier(con) if (Path(landing) / rel).exists()]

@@ -44,7 +44,36 @@ def test_a_changed_byte_in_a_raw_value_is_named(config) -> None:
                     "where _payload->>'ruleId' = 'B001' and _run_id = '20260701T000000Z-aaaaaa'")
     problems = verify_warehouse(config)
     assert len(problems) == 1
+    assert problems[0].startswith("raw.sarif__results: the payload of 1 row(s) from sarif/results/20260701T000000Z-aaaaaa/")
+    assert problems[0].endswith("changed (SHA-256 differs from _record_id)")
+
+
+def test_a_changed_payload_with_its_record_id_recomputed_is_named(config) -> None:
+    execute(config, "update raw.sarif__results set _payload = replace(_payload::varchar, 'finding 1', 'finding 7')::json "
+                    "where _payload->>'ruleId' = 'B001' and _run_id = '20260701T000000Z-aaaaaa'")
+    execute(config, "update raw.sarif__results set _record_id = sha256(_payload::varchar)")
+    problems = verify_warehouse(config)
+    assert len(problems) == 1
     assert "raw.sarif__results: a row from sarif/results/20260701T000000Z-aaaaaa/" in problems[0]
+
+
+def test_rows_loaded_under_the_first_row_hash_scheme_still_verify(tmp_path: Path, monkeypatch) -> None:
+    """Run records written before scheme 2 (payload hashed inside the row hash) keep verifying."""
+    import warehouse.integrity as integrity
+
+    config = make_config(tmp_path)
+    monkeypatch.setattr(integrity, "ROW_HASH_SCHEME", 1)
+    land(config, "20260701T000000Z-aaaaaa")
+    load(config)
+    monkeypatch.undo()
+    land(config, "20260702T000000Z-bbbbbb", results=2)
+    load(config)
+    details = [json.loads(d) for (d,) in execute(config, "select detail from raw._run_records order by seq")]
+    schemes = [{f["row_hash"] for m in d["manifests"] for f in m["files"]} for d in details]
+    assert schemes == [{1}, {2}]
+    assert verify_warehouse(config) == []
+    execute(config, "update raw.sarif__results set _line_no = _line_no + 10 where _run_id = '20260701T000000Z-aaaaaa'")
+    assert any("a row from sarif/results/20260701T000000Z-aaaaaa/" in p for p in verify_warehouse(config))
 
 
 def test_deleted_and_added_raw_rows_are_named(config) -> None:
