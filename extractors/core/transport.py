@@ -15,10 +15,14 @@ transport pages it the way each API does:
               (default 25, max 100) with `limit`, `offset`, `more`, `total` (`total` only with
               `total=true`, like PagerDuty); `since`/`until` filter on `created_at`.
 
+`POST /graphql` (style github) is answered from the same REST files for the PullRequests and
+CommitChecks queries of extractors/github/graphql_queries.py (shapes: extractors/github/folder_graphql.py).
+
 Every 200 carries an `ETag` (a hash of the body served, i.e. of that page) and a request whose
 `If-None-Match` names it gets a bodiless 304, as GitHub answers conditional requests.
 
-A missing file is a 404. `faults` scripts responses per path (consumed in order before the file
+A missing file is a 404 - except a GitHub item `<collection>/<n>` (e.g. one pull request), served
+from its collection's file when an element has that `number` (or `id`). `faults` scripts responses per path (consumed in order before the file
 is served) to exercise retries; `trailing_empty_page` makes the last page still advertise a next
 page that turns out empty, as some APIs do.
 
@@ -95,10 +99,11 @@ class FolderTransport(httpx.BaseTransport):
         self.request_count += 1
         if REQUEST_LOG_VARIABLE in os.environ:   # the benchmark counts requests across worker processes
             log_request(self.style, request)
-        if request.method != "GET":
+        graphql = request.method == "POST" and self.style == "github"
+        if request.method != "GET" and not graphql:
             return _json_response(405, {"message": f"FolderTransport serves GET only, not {request.method}"}, request)
         rel = self._relative_path(request.url.path)
-        if rel is None:
+        if rel is None or (graphql and rel != "graphql"):
             return _json_response(404, {"message": "Not Found"}, request)
         queue = self._faults.get(rel)
         if queue:
@@ -106,12 +111,18 @@ class FolderTransport(httpx.BaseTransport):
             if isinstance(scripted, httpx.Response):
                 return scripted
             return scripted.response(request)
+        if graphql:
+            return self._graphql(request)
         target = self.root / (rel + ".json")
         if target.is_symlink() or any(p.is_symlink() for p in target.parents if self.root in p.parents):
             problem = escapes(self.root, target)
             if problem:
                 return _json_response(403, {"message": f"/{rel}: {problem}"}, request)
         entry = self._load(target)
+        if entry is None and self.style == "github":
+            item = self._github_item(rel)
+            if item is not None:
+                return _conditional(request, _json_response(200, item, request))
         if entry is None:
             return _json_response(404, {"message": "Not Found", "path": "/" + rel}, request)
         params = request.url.params
@@ -153,6 +164,41 @@ class FolderTransport(httpx.BaseTransport):
         return entry
 
     # -- GitHub --------------------------------------------------------------------------------
+
+    def _graphql(self, request: httpx.Request) -> httpx.Response:
+        """POST /graphql assembled from the REST files (query shapes: extractors/github/folder_graphql.py)."""
+        from extractors.github.folder_graphql import answer   # only GitHub folders need it
+
+        def load(rel: str) -> Any:
+            entry = self._load_rel(rel)
+            return entry.data if entry is not None else None
+
+        def sort_updated(rel: str) -> list | None:
+            entry = self._load_rel(rel)
+            if entry is None or not isinstance(entry.data, list):
+                return None
+            return self._github_sorted(entry, httpx.QueryParams({"sort": "updated", "direction": "desc"}))
+
+        status, body = answer(request, load, sort_updated)
+        return _json_response(status, body, request)
+
+    def _github_item(self, rel: str) -> Any:
+        """`.../pulls/7` without its own file: the item numbered 7 of the `.../pulls` collection."""
+        parent, _, key = rel.rpartition("/")
+        if not key.isdigit() or not parent:
+            return None
+        entry = self._load_rel(parent)
+        if entry is None or not isinstance(entry.data, list):
+            return None
+        return next((r for r in entry.data if isinstance(r, dict) and str(r.get("number", r.get("id"))) == key), None)
+
+    def _load_rel(self, rel: str) -> _Entry | None:
+        if self._relative_path(rel) is None:
+            return None
+        target = self.root / (rel + ".json")
+        if escapes(self.root, target):
+            return None
+        return self._load(target)
 
     def _github(self, request: httpx.Request, entry: _Entry, params: httpx.QueryParams) -> httpx.Response:
         data = entry.data
@@ -278,7 +324,10 @@ def log_request(style: str, request: httpx.Request) -> None:
     """Append `<style> <conditional 0|1> <path>` to the file named by $CHANGETRAIL_REQUEST_LOG (one
     short O_APPEND write per request, so processes of a pool can share the file)."""
     conditional = int("if-none-match" in request.headers)
-    line = f"{style} {conditional} {request.url.raw_path.decode()}\n".encode()
+    path = request.url.raw_path.decode()
+    if request.method != "GET":          # POST /graphql: which query it was (same body = same request)
+        path += f"#{request.method}:{hashlib.blake2b(request.content, digest_size=8).hexdigest()}"
+    line = f"{style} {conditional} {path}\n".encode()
     fd = os.open(os.environ[REQUEST_LOG_VARIABLE], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line)

@@ -4,14 +4,14 @@ Per repository, in dependency order:
 
 1. deployments (all environments) and their statuses;
 2. pull requests (state=all, newest update first, stopping at `since`), with reviews and
-   commits of the merged ones;
-3. check runs of every deployed production sha;
+   commits of the merged ones - through GraphQL (graphql.py, `api = "graphql"`) or REST;
+3. check runs of every deployed production sha (GraphQL: 50 commits per request);
 4. compares between consecutive *successful* production deployments, ordered by the time of
    their first `success` status (the same order `int_changes_sequenced` uses), over the whole
    fetched history - with `since`, the last successful production deployment before it is
    looked up too, so the first new change still has its predecessor;
 5. commit -> pull request associations for every commit any compare lists and every deployed
-   production sha.
+   production sha that no merged PR of the run already maps (merge commit, head, commit list).
 
 Repository units are independent, so a scheduler can fan them out (`extract_github_repo`).
 """
@@ -33,6 +33,9 @@ from extractors.core import (
 )
 from extractors.core.engine import at_or_after, int_id
 from extractors.core.incremental import unit_since
+from extractors.github.graphql import (
+    extract_checks_graphql, extract_commit_pulls_graphql, extract_pull_requests_graphql,
+)
 from extractors.github.more import extract_github_people, extract_repo_more
 from extractors.github.streams import (
     CHECK_RUNS, COMMIT_PULLS, COMPARES, DEPLOYMENT_STATUSES, DEPLOYMENTS, ORG_REPOSITORIES,
@@ -165,25 +168,41 @@ def extract_github_repo(
                 first_success.update(_predecessor(ex, deployments, recent, production, paged))
 
             # 2. pull requests, and reviews + commits of the merged ones
-            prs = ex.run(PULL_REQUESTS, [ctx], params=paged, since=since, keep=_pr_fields)
-            merged = [(p.context, p.payload) for p in prs
-                      if p.payload.get("merged_at") and at_or_after(p.payload.get("updated_at"), since)]
-            ex.run(REVIEWS, REVIEWS.contexts_from_parent(merged), params=paged)
-            ex.run(PR_COMMITS, PR_COMMITS.contexts_from_parent(merged), params=paged)
+            if config.api == "graphql":
+                prs, pr_commits = extract_pull_requests_graphql(
+                    ex, repo, since, page_size=config.graphql_page_size, inner=min(config.per_page, 100), paged=paged)
+            else:
+                prs = ex.run(PULL_REQUESTS, [ctx], params=paged, since=since, keep=_pr_fields)
+                merged = [(p.context, p.payload) for p in prs
+                          if p.payload.get("merged_at") and at_or_after(p.payload.get("updated_at"), since)]
+                ex.run(REVIEWS, REVIEWS.contexts_from_parent(merged), params=paged)
+                # With ETags of an earlier run the commit lists are asked conditionally (a 304 is
+                # free) and their shas are not seen: then only merge commits and heads explain shas.
+                conditional = ex.conditional is not None and bool(ex.conditional.previous)
+                pr_commits = ex.run(PR_COMMITS, PR_COMMITS.contexts_from_parent(merged), params=paged,
+                                    keep=False if conditional else _sha_field)
+            explained = explained_shas(prs, pr_commits)
 
             # 3. check runs of deployed production shas
             recent_production = [(d.context, d.payload) for d in recent
                                  if d.payload.get("environment") in production]
-            ex.run(CHECK_RUNS, CHECK_RUNS.contexts_from_parent(recent_production), params=paged)
+            if config.api == "graphql":
+                extract_checks_graphql(ex, repo, [p.get("sha") for _, p in recent_production], paged)
+            else:
+                ex.run(CHECK_RUNS, CHECK_RUNS.contexts_from_parent(recent_production), params=paged)
 
             # 4. compares between consecutive successful production deployments
             pairs = compare_pairs(repo, deployments, first_success, production)
             compares = ex.run(COMPARES, pairs, params=paged, keep=_compare_shas)
 
-            # 5. commit -> PR association
+            # 5. commit -> PR association, for the shas no PR of this run explains
             shas = [c for r in compares for c in r.payload["shas"]]
             shas += [p.get("sha") for _, p in recent_production]
-            ex.run(COMMIT_PULLS, [{"repo": repo, "sha": s} for s in dict.fromkeys(shas) if s], params=paged)
+            unexplained = [s for s in dict.fromkeys(shas) if s and s not in explained]
+            if config.api == "graphql":
+                extract_commit_pulls_graphql(ex, repo, unexplained, paged)
+            else:
+                ex.run(COMMIT_PULLS, [{"repo": repo, "sha": s} for s in unexplained], params=paged)
 
             # 6. opt-in streams: workflow runs and commit statuses of deployed shas, security alerts
             extract_repo_more(ex, config, repo, [p.get("sha") for _, p in recent_production], paged)
@@ -258,7 +277,28 @@ def _status_fields(p: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _pr_fields(p: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: p.get(k) for k in ("number", "merged_at", "updated_at")}
+    head = p.get("head")
+    return {**{k: p.get(k) for k in ("number", "merged_at", "updated_at", "merge_commit_sha")},
+            "head_sha": head.get("sha") if isinstance(head, dict) else None}
+
+
+def _sha_field(p: Mapping[str, Any]) -> dict[str, Any]:
+    return {"sha": p.get("sha")}
+
+
+def explained_shas(prs: list[Record], pr_commits: list[Record]) -> set[str]:
+    """Shas that merged PRs of this run already map to a PR (merge commit, head, commit list).
+
+    `commits/{sha}/pulls` is asked only for the other shas: the models link a change-set commit to
+    its PR through merge_commit_sha and the PR commit lists as well as through the association,
+    so the association adds nothing for these (rebased or squashed commits are not among them).
+    """
+    shas = {c.payload.get("sha") for c in pr_commits}
+    for p in prs:
+        if p.payload.get("merged_at"):
+            shas.update((p.payload.get("merge_commit_sha"), p.payload.get("head_sha")))
+    shas.discard(None)
+    return shas
 
 
 def _compare_shas(p: Mapping[str, Any]) -> dict[str, Any]:

@@ -62,9 +62,23 @@ COMMIT_PULLS = Stream(
     primary_key=("id", "number"), paginator=_LINK, missing_ok=True,
 )
 
+# GraphQL (api = "graphql"): each PR node / commit node as received (extractors/github/graphql.py);
+# the staging views read them next to the REST streams.
+GRAPHQL_PULL_REQUESTS = Stream(
+    system=SYSTEM, name="graphql_pull_requests", path="/graphql", primary_key=("databaseId", "number"),
+    cursor_field="updatedAt", partition_keys=("repo",),
+)
+GRAPHQL_COMMIT_CHECKS = Stream(
+    system=SYSTEM, name="graphql_commit_checks", path="/graphql", primary_key=("oid",), partition_keys=("repo",),
+)
+GRAPHQL_COMMIT_PULLS = Stream(
+    system=SYSTEM, name="graphql_commit_pulls", path="/graphql", primary_key=("oid",), partition_keys=("repo",),
+)
+
 from extractors.github.more_streams import MORE_STREAMS  # noqa: E402  (opt-in streams, declared there)
 
 STREAMS: tuple[Stream, ...] = (
     REPOSITORY, DEPLOYMENTS, DEPLOYMENT_STATUSES, PULL_REQUESTS, REVIEWS, PR_COMMITS,
-    COMMIT_PULLS, COMPARES, CHECK_RUNS, *MORE_STREAMS,
+    COMMIT_PULLS, COMPARES, CHECK_RUNS, GRAPHQL_PULL_REQUESTS, GRAPHQL_COMMIT_CHECKS,
+    GRAPHQL_COMMIT_PULLS, *MORE_STREAMS,
 )

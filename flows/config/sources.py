@@ -25,6 +25,8 @@ class GitHubSource(_HttpSource):
     production_environments: list[str] = Field(default_factory=lambda: ["production"])
     staging_environments: list[str] = Field(default_factory=lambda: ["staging"])
     per_page: int = 100
+    api: Literal["graphql", "rest"] = Field("rest", description="pull requests (reviews, commits, labels), check runs and commit->PR links through GraphQL or REST")
+    graphql_page_size: int = Field(50, ge=1, le=100, description="pull requests per GraphQL page (reviews/commits per PR: per_page)")
     max_retries: int = 5
     workers: int = Field(0, description="processes extracting repositories in parallel; 0 = one per CPU")
     overlap_hours: float = Field(24, description="incremental runs re-read this much before the last cursor")

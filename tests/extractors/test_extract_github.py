@@ -97,7 +97,7 @@ def build_org(root: Path) -> Path:
 
 
 def _config(gh: Path, **kwargs) -> GitHubSource:
-    return GitHubSource(base_url="file://" + gh.as_posix(), org="acme", **kwargs)
+    return GitHubSource(base_url="file://" + gh.as_posix(), org="acme", **{"api": "rest", **kwargs})  # the REST path
 
 
 def test_full_extraction_lands_every_stream_and_staging_reads_it(tmp_path: Path, warehouse) -> None:
@@ -111,10 +111,11 @@ def test_full_extraction_lands_every_stream_and_staging_reads_it(tmp_path: Path,
         "deployments": (6, 3), "deployment_statuses": (7, 6), "pull_requests": (3, 2),
         "reviews": (2, 2), "pr_commits": (2, 2), "check_runs": (5, 5),
         # A...B has 3 commits at per_page=2: two pages, each one landed record
-        "compares": (4, 4), "commit_pulls": (5, 9),
+        # commit_pulls only for shas no merged PR maps (merge commits B/E, heads and commits c3/c4): c1, c2, A, C, D
+        "compares": (4, 4), "commit_pulls": (2, 5),
     }
-    # commit_pulls for c4 and the deployed shas A, C, D are absent in the folder: 404 -> quarantined
-    assert sorted(q["reason"] for q in unit["quarantined"]) == ["HTTP 404: resource not available"] * 4
+    # commit_pulls for the deployed shas A, C, D are absent in the folder: 404 -> quarantined
+    assert sorted(q["reason"] for q in unit["quarantined"]) == ["HTTP 404: resource not available"] * 3
     assert {q["stream"] for q in unit["quarantined"]} == {"commit_pulls"}
     assert unit["cursors"] == {"pull_requests": "2026-07-05T00:00:00Z"}
 
@@ -136,7 +137,7 @@ def test_full_extraction_lands_every_stream_and_staging_reads_it(tmp_path: Path,
     assert con.execute("select repo, pr_number, reviewer_login, state from stg_github__reviews order by 2").fetchall() == [
         (REPO, 1, "dave", "APPROVED"), (REPO, 3, "dave", "APPROVED")]
     assert con.execute("select count(*), count(distinct head_sha) from stg_github__check_runs").fetchone() == (5, 5)
-    assert con.execute("select count(*) from stg_github__commit_pulls where pr_number = 1").fetchone()[0] == 5
+    assert con.execute("select count(*) from stg_github__commit_pulls where pr_number = 1").fetchone()[0] == 2   # c1, c2
 
 
 def test_since_stops_pull_requests_and_finds_the_predecessor_deployment(tmp_path: Path, warehouse) -> None:

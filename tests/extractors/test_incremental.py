@@ -19,7 +19,7 @@ from flows.config import GitHubSource, ServiceNowSource
 from tests.extractors.conftest import STAGING_DIR, read_manifest, write_json
 from tests.extractors.test_extract_github import REPO, build_org
 
-LEAF_STREAMS = {"repositories", "reviews", "pr_commits", "check_runs", "commit_pulls"}
+LEAF_STREAMS = {"repositories", "reviews", "check_runs", "commit_pulls"}   # pr_commits' shas are read (commit_pulls)
 
 
 def staging(landing: Path, *views: str) -> duckdb.DuckDBPyConnection:
@@ -65,7 +65,7 @@ def test_client_returns_304_without_using_the_rate_limit(tmp_path: Path) -> None
 
 def test_second_github_run_asks_conditionally_and_does_not_reland_unchanged_pages(tmp_path: Path) -> None:
     gh, landing = build_org(tmp_path), tmp_path / "landing"
-    config = GitHubSource(base_url="file://" + gh.as_posix(), org="acme", repos=[REPO])
+    config = GitHubSource(base_url="file://" + gh.as_posix(), org="acme", repos=[REPO], api="rest")
     first = read_manifest(extract_github(config, landing, "20260801T000000Z-aaaaaa", client=github_client(config))[0])
     assert first["etags"] and not first["unchanged"]
     assert {e["stream"] for e in first["etags"].values()} == LEAF_STREAMS      # callers needing records never 304
@@ -79,7 +79,8 @@ def test_second_github_run_asks_conditionally_and_does_not_reland_unchanged_page
         assert files[stream]["requests"] == _files(first)[stream]["requests"]   # ...but every page asked
     assert {u["stream"] for u in second["unchanged"]} == LEAF_STREAMS
     assert all(u["etag"] == first["etags"][u["url"]]["etag"] for u in second["unchanged"])
-    assert second["etags"] == first["etags"]                             # carried forward for the next run
+    assert all(second["etags"][url] == e for url, e in first["etags"].items())   # carried forward for the next run
+    assert {e["stream"] for e in second["etags"].values()} == LEAF_STREAMS | {"pr_commits"}   # conditional from now on
     assert client.not_modified == len(second["unchanged"])
     assert client.requests_made + client.not_modified == transport.request_count
     assert files["pull_requests"]["records"] == 3 and files["deployments"]["records"] == 6
@@ -125,7 +126,7 @@ def test_unit_since_is_per_unit_and_survives_worker_processes() -> None:
 
 def test_github_honours_each_repository_cursor(tmp_path: Path) -> None:
     gh, landing = build_org(tmp_path), tmp_path / "landing"
-    config = GitHubSource(base_url="file://" + gh.as_posix(), org="acme", repos=[REPO])
+    config = GitHubSource(base_url="file://" + gh.as_posix(), org="acme", repos=[REPO], api="rest")
     since = UnitSince({REPO: datetime(2026, 7, 4, 12, tzinfo=timezone.utc),
                        "acme/other": datetime(2026, 1, 1, tzinfo=timezone.utc)})
     manifest = read_manifest(extract_github(config, landing, "r1", since, client=github_client(config))[0])

@@ -24,7 +24,7 @@ def view(con, name: str) -> list[tuple]:
 def raw_tables():
     con = duckdb.connect()
     con.execute("create schema raw")
-    for table in ("github__pull_requests", "gitlab__merge_requests", "jira__issues"):
+    for table in ("github__pull_requests", "github__graphql_pull_requests", "gitlab__merge_requests", "jira__issues"):
         con.execute(f"create table raw.{table} (_extracted_at TIMESTAMPTZ, _context JSON, _payload JSON)")
     return con
 
