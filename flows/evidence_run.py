@@ -46,9 +46,10 @@ def load_landed(config: Config) -> pipeline.LoadSummary:
 
 @task(name="reconcile_period", task_run_name="reconcile {period}")
 def reconcile_period(config: Config, period: str, evaluated_at: datetime | None = None,
-                     reevaluate: bool = False) -> str:
+                     reevaluate: bool = False, incremental: bool = False) -> str:
+    """`incremental`: the daily run's evaluation (warehouse/incremental.py); quarter close runs in full."""
     with pipeline.step("reconcile", period):
-        return pipeline.reconcile(config, period, evaluated_at, reevaluate)
+        return pipeline.reconcile(config, period, evaluated_at, reevaluate, incremental=incremental)
 
 
 @task(name="render_reports", task_run_name="render reports {period}")
@@ -112,7 +113,8 @@ def evidence_run(config_path: Path, period: str | None = None, evaluated_at: dat
                 raise
         if stage in ("extract", "reconcile"):
             lock.stage("reconcile")
-            evaluation_run_id = reconcile_period(config, period, evaluated_at, reevaluate)
+            evaluation_run_id = reconcile_period(config, period, evaluated_at, reevaluate,
+                                                 incremental=config.warehouse.incremental and not reevaluate)
         lock.stage("report", evaluation_run_id)
         # a re-evaluation of a sealed period does not replace its reports: None selects the sealed run
         paths = render_reports(config, period, None if reevaluate else evaluation_run_id) if render else []

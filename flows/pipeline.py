@@ -198,7 +198,7 @@ def run_pipeline(config: Config, period: str, *, evaluated_at: datetime | None =
                 raise
         if stage in ("extract", "reconcile"):
             lock.stage("reconcile")
-            evaluation_run_id = reconcile(config, period, evaluated_at)
+            evaluation_run_id = reconcile(config, period, evaluated_at, incremental=config.warehouse.incremental)
         lock.stage("report", evaluation_run_id)
         paths = render_reports(config, period, evaluation_run_id, names=report_names, formats=formats)
     return RunResult(run_id, evaluation_run_id or "", summary, paths)

@@ -1,25 +1,29 @@
-"""Incremental evaluation (issue 6.2): carry forward what the day's new data cannot have changed.
+"""Incremental evaluation (issues 6.2 and 7): recompute only what the day's new data can change.
 
-A control's results are a function of the relations it reads (raw tables, through the staging and
-intermediate models) and of the evaluation parameters. So when a period was evaluated before with
-the same configuration, a control none of whose raw tables received rows since that evaluation
-started, and that does not read the evaluation time, has exactly the rows it had then: they are
-copied into the new run instead of being recomputed. Every other control runs in full, so the run
-equals a full evaluation (tests/flows/test_incremental_evaluation.py proves it on a generated org).
+Two levels, both keyed by digests of what is read (warehouse/models.InputState):
 
-Not carried forward (always recomputed): controls reading `evaluated_at` (deadlines, freshness:
-CM-15, CM-21, EV-01 and anything built on int_business_days_numbered) and, when any source is
-stale in either run, everything (EV-01 rewrites passes after the controls ran).
+- models: `build_models(reuse=True)` rebuilds a staging table only when its raw tables received
+  rows (or lost some to retention), and an intermediate table only when a model it reads changed
+  its rows or a parameter it names changed. A rebuilt table whose rows are the same (re-sent
+  records) leaves what reads it as it is.
+- controls: a control's inputs digest covers its SQL, the output digests of the models it reads,
+  the raw and parameter tables and the eval_params columns it names (`evaluated_at` included, so
+  deadline and freshness controls run whenever the evaluation time moves). It is stored per run in
+  `control_inputs`; a control whose digest equals the one of the period's previous run with the
+  same configuration has exactly that run's rows, which are copied instead of recomputed.
+
+When a source was stale in the previous run nothing is copied (EV-01 rewrote its passes after the
+controls ran). The run equals a full evaluation: tests/flows/test_incremental_evaluation.py proves
+it on a generated organization for several kinds of day.
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 
 import duckdb
 
-from warehouse.models import MODELS_DIR, entity_unions, model_files
+from warehouse.models import MODELS_DIR, InputState, entity_unions, model_files, output_digests, relations
 
 _MODEL = re.compile(r"\b((?:stg|int)_[a-z0-9_]+)\b")
 _RAW = re.compile(r"\braw\.([a-z0-9_]+)\b")
@@ -37,7 +41,8 @@ def _model_sql() -> dict[str, str]:
 
 
 def dependencies(control_sql: str, models: dict[str, str] | None = None) -> tuple[set[str], bool]:
-    """(raw tables the SQL reads through every model, whether anything on the way reads evaluated_at)."""
+    """(raw tables the SQL reads through every model, whether anything on the way reads evaluated_at):
+    a control's lineage, for explanations; the carry-forward itself compares digests."""
     models = models if models is not None else _model_sql()
     raw: set[str] = set()
     timed = bool(TIME_DEPENDENT.search(_strip(control_sql)))
@@ -62,40 +67,41 @@ def previous_run(con: duckdb.DuckDBPyConnection, period: str, config_hash: str) 
         " order by finished_at desc limit 1", [period, config_hash]).fetchone()
 
 
-def tables_loaded_since(con: duckdb.DuckDBPyConnection, since: datetime) -> set[str]:
-    """Raw tables that received rows in loads after `since` (raw._manifests; quarantine included)."""
-    from extractors.registry import raw_table_name
-
-    changed: set[str] = set()
-    for system, files, quarantined in con.execute(
-            "select system, files, count_quarantined from raw._manifests where loaded_at >= ?", [since]).fetchall():
-        for entry in json.loads(files or "[]"):
-            if entry.get("records"):
-                changed.add(raw_table_name(system, entry["stream"]).removeprefix("raw."))
-        if quarantined:
-            changed.add("quarantine")
-    return changed
+CONTROL_INPUTS = "control_inputs"
 
 
-def carry_forward_plan(con: duckdb.DuckDBPyConnection, controls: list, period: str,
-                       config_hash: str) -> tuple[str | None, set[str]]:
+def control_digests(con: duckdb.DuckDBPyConnection, controls: list) -> dict[str, str]:
+    """control_id -> digest of everything the control reads, as the models stand now."""
+    outputs = output_digests(con)
+    state = InputState(con, set(relations(con)) - set(outputs))
+    return {c.control_id: state.digest(c.control_id, "control", c.sql, outputs) for c in controls}
+
+
+def carry_forward_plan(con: duckdb.DuckDBPyConnection, controls: list, period: str, config_hash: str,
+                       digests: dict[str, str] | None = None) -> tuple[str | None, set[str]]:
     """(previous run id, ids of the controls whose rows can be copied from it)."""
+    con.execute(f"create table if not exists {CONTROL_INPUTS}"
+                " (run_id VARCHAR, control_id VARCHAR, inputs_digest VARCHAR)")
     previous = previous_run(con, period, config_hash)
     if previous is None:
         return None, set()
-    run_id, started_at = previous
+    run_id = previous[0]
     stale = con.execute("select count(*) from control_results where run_id = ? and control_id = 'EV-01'"
                         " and status = 'fail'", [run_id]).fetchone()[0]
     if stale:
         return None, set()
-    changed = tables_loaded_since(con, started_at)
-    models = _model_sql()
-    keep = set()
-    for control in controls:
-        raw, timed = dependencies(control.sql, models)
-        if not timed and not (raw & changed):
-            keep.add(control.control_id)
-    return run_id, keep
+    digests = digests if digests is not None else control_digests(con, controls)
+    before = dict(con.execute(f"select control_id, inputs_digest from {CONTROL_INPUTS} where run_id = ?",
+                              [run_id]).fetchall())
+    return run_id, {control_id for control_id, digest in digests.items() if before.get(control_id) == digest}
+
+
+def record_digests(con: duckdb.DuckDBPyConnection, run_id: str, digests: dict[str, str]) -> None:
+    """Store the run's control digests (inside the run's transaction: a run is recorded with them)."""
+    con.execute(f"create table if not exists {CONTROL_INPUTS}"
+                " (run_id VARCHAR, control_id VARCHAR, inputs_digest VARCHAR)")
+    con.executemany(f"insert into {CONTROL_INPUTS} values (?, ?, ?)",
+                    [(run_id, control_id, digest) for control_id, digest in sorted(digests.items())])
 
 
 def copy_results(con: duckdb.DuckDBPyConnection, control_id: str, previous_run_id: str, run_id: str,

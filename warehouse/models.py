@@ -1,4 +1,4 @@
-"""Build the SQL models: staging views over raw tables, intermediate models over staging.
+"""Build the SQL models: staging tables over raw tables, intermediate models over staging.
 
 Each model is one `.sql` file holding a single SELECT; its file name is the relation name.
 Dependencies are read from the names a model mentions, so files can be added without
@@ -12,6 +12,7 @@ control or report.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from graphlib import TopologicalSorter
 from pathlib import Path
@@ -60,15 +61,29 @@ def _strip_comments(sql: str) -> str:
     return re.sub(r"--[^\n]*", "", sql)
 
 
+BUILDS_TABLE = "model_builds"
+_RAW = re.compile(r"\braw\.([a-z0-9_]+)\b")
+_WORD = re.compile(r"\b[a-z_][a-z0-9_]*\b")
+_ALL_PARAMS = re.compile(r"\b(?:eval_)?params\.\*|\bcolumns\s*\(")
+PARAMETERS = "eval_params"  # one row; a model's digest covers only the columns it names
+
+
 def build_models(
     con: duckdb.DuckDBPyConnection,
     layers: tuple[str, ...] = LAYERS,
-    materialize: tuple[str, ...] = ("intermediate",),
+    materialize: tuple[str, ...] = ("staging", "intermediate"),
+    reuse: bool = False,
 ) -> list[str]:
-    """Create the models of `layers` in dependency order; returns their names.
+    """Create the models of `layers` in dependency order; returns the names (re)built.
 
-    Staging models are views (always current with raw). Layers named in `materialize` become
-    tables, rebuilt at each evaluation: controls read them many times, so each is computed once.
+    Layers named in `materialize` become tables: staging once per build parses the raw JSON, the
+    intermediate models that controls read many times are computed once. The entity unions stay
+    views. With `reuse`, a model whose inputs digest (its SQL, the output digests of the models it
+    reads, the state of the raw tables and the parameter values it names) equals the one recorded
+    at its last build is kept as it is; without, every model is rebuilt. A table's output digest
+    is a fingerprint of its rows, so a staging table rebuilt from re-sent rows that changed nothing
+    leaves what reads it as it is. Each build commits together with its record in `model_builds`:
+    a model is never recorded built with other content.
     """
     files = model_files(layers)
     if "intermediate" in layers:
@@ -76,22 +91,109 @@ def build_models(
             files[name] = ("entities", sql)
     models = {name: sql for name, (_, sql) in files.items()}
     layer_of = {name: layer for name, (layer, _) in files.items()}
+    _builds_table(con)
+    existing = relations(con)
+    recorded = {name: (inputs, output) for name, inputs, output in con.execute(
+        f"select name, inputs_digest, output_digest from {BUILDS_TABLE}").fetchall()}
+    state = InputState(con, set(existing) - set(models))
+    outputs: dict[str, str] = {}
     built = []
     for name in _ordered(models):
         kind = "table" if layer_of[name] in materialize else "view"
-        existing = con.execute(
-            "select table_type from information_schema.tables where table_schema = 'main' and table_name = ?",
-            [name],
-        ).fetchone()
-        existing_kind = {"VIEW": "view", "BASE TABLE": "table"}.get(existing[0]) if existing else None
-        if existing_kind and existing_kind != kind:
-            con.execute(f"drop {existing_kind} {name}")
+        digest = state.digest(name, kind, models[name], outputs)
+        if reuse and existing.get(name) == kind and recorded.get(name, (None,))[0] == digest:
+            outputs[name] = recorded[name][1]
+            continue
+        con.execute("begin transaction")
         try:
+            if existing.get(name) not in (None, kind):
+                con.execute(f"drop {existing[name]} {name}")
             con.execute(f"create or replace {kind} {name} as {models[name]}")
+            outputs[name] = digest if kind == "view" else _fingerprint(con, name)
+            con.execute(f"insert or replace into {BUILDS_TABLE} values (?, ?, now(), ?, ?)",
+                        [name, kind, digest, outputs[name]])
+            con.execute("commit")
         except duckdb.Error as exc:
+            con.execute("rollback")
             raise RuntimeError(f"model {layer_of[name]}/{name}.sql failed: {exc}") from exc
+        existing[name] = kind
         built.append(name)
     return built
+
+
+def relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """name -> 'table' / 'view' of the main schema."""
+    return dict(con.execute(
+        "select table_name, case table_type when 'VIEW' then 'view' else 'table' end"
+        " from information_schema.tables where table_schema = 'main'").fetchall())
+
+
+def _builds_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create table if not exists {BUILDS_TABLE} (name VARCHAR PRIMARY KEY, kind VARCHAR,"
+                " built_at TIMESTAMPTZ, inputs_digest VARCHAR, output_digest VARCHAR)")
+    con.execute(f"alter table {BUILDS_TABLE} add column if not exists output_digest VARCHAR")  # first version had none
+
+
+def output_digests(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """name -> output digest of every model as last built (model_builds)."""
+    _builds_table(con)
+    return dict(con.execute(f"select name, output_digest from {BUILDS_TABLE}").fetchall())
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """A table's columns and rows, order-free: column names and types, row count, sum of row hashes."""
+    columns = con.execute("select string_agg(column_name || ' ' || data_type, ', ' order by ordinal_position)"
+                          " from information_schema.columns where table_schema = 'main' and table_name = ?",
+                          [table]).fetchone()[0]
+    rows = con.execute(f"select count(*), sum(hash(t))::varchar from {table} as t").fetchone()
+    return hashlib.sha256(f"{columns}|{rows[0]}|{rows[1]}".encode()).hexdigest()
+
+
+class InputState:
+    """Digests of what a model (or a control) reads: other models (their output digests), raw
+    tables (append-only: row count and extraction/run bounds change with every load or retention
+    purge), other tables of the main schema (parameters: their rows) and the eval_params columns
+    it names (all of them when it selects `params.*`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, tables: set[str]):
+        self.con, self.tables, self._cache = con, tables - {BUILDS_TABLE}, {}
+        self.param_columns = {r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'main'"
+            " and table_name = ?", [PARAMETERS]).fetchall()}
+
+    def digest(self, name: str, kind: str, sql: str, model_digests: dict[str, str]) -> str:
+        text = _strip_comments(sql)
+        words = set(_WORD.findall(text))
+        parts = [kind, sql]
+        parts += [f"{dep}={model_digests[dep]}" for dep in sorted(words & set(model_digests)) if dep != name]
+        parts += [f"raw.{t}={self._cached(('raw', t), self._raw)}" for t in sorted(set(_RAW.findall(text)))]
+        parts += [f"{t}={self._cached(t, self._table)}" for t in sorted(words & self.tables - {PARAMETERS})]
+        if PARAMETERS in words:
+            named = self.param_columns if _ALL_PARAMS.search(text) else words & self.param_columns
+            parts += [f"{c}={self._cached(('param', c), self._param)}" for c in sorted(named)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def _cached(self, key, compute) -> str:
+        if key not in self._cache:
+            self._cache[key] = compute(key)
+        return self._cache[key]
+
+    def _raw(self, key) -> str:
+        columns = {r[0] for r in self.con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
+            [key[1]]).fetchall()}
+        if {"_extracted_at", "_run_id"} <= columns:  # a stream's rows: append-only
+            return repr(self.con.execute(
+                f"select count(*), min(_extracted_at), max(_extracted_at), min(_run_id), max(_run_id)"
+                f" from raw.{key[1]}").fetchone())
+        return self._table(f"raw.{key[1]}")  # manifests, quarantine: small, read whole
+
+    def _table(self, table: str) -> str:
+        return repr(self.con.execute(f"select count(*), md5(string_agg(t::varchar, chr(10) order by t::varchar))"
+                                     f" from {table} as t").fetchone())
+
+    def _param(self, key) -> str:
+        return repr(self.con.execute(f"select {key[1]} from {PARAMETERS}").fetchall())
 
 
 def build_views(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -18,7 +18,7 @@ from extractors.core.faults import checkpoint
 from extractors.registry import ALL_STREAMS
 from flows.config import REQUIRED_TICKET_FIELDS, TICKET_CATEGORY_NAMES, Config
 from warehouse.exceptions import apply_exceptions, read_register, record_register
-from warehouse.incremental import carry_forward_plan, copy_results
+from warehouse.incremental import carry_forward_plan, control_digests, copy_results, record_digests
 from warehouse.models import build_models
 from warehouse.periods import Period, parse_period
 from warehouse.policy_rules import write_rule_tables
@@ -310,8 +310,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
              incremental: bool = False) -> str:
     """Run every control for `period`; returns the new run_id.
 
-    `incremental`: copy from the period's previous run (same config) the rows of every control whose
-    inputs received no rows since, recomputing the rest; the run equals a full one (warehouse/incremental.py).
+    `incremental`: rebuild only the models whose inputs changed and copy from the period's previous
+    run (same config) the rows of every control whose inputs digest is unchanged, recomputing the
+    rest; the run equals a full one (warehouse/incremental.py). Without it every model is rebuilt.
 
     A sealed period (warehouse/sealing.py) is refused unless `reevaluate`: the re-evaluation is a
     new run, versioned and naming the sealed run it supersedes; the sealed run stays the period's."""
@@ -328,8 +329,12 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
     register = read_register(config.exceptions.path, [c.control_id for c in controls])
     con.execute("set TimeZone = 'UTC'")  # business-day deadlines compare UTC dates
     write_parameters(con, config, parsed, evaluated_at)
-    build_models(con)
-    previous, carried = (carry_forward_plan(con, controls, parsed.name, config.digest()) if incremental
+    if incremental:  # keep every model whose inputs did not change since its last build
+        build_models(con, reuse=True)
+    else:
+        build_models(con)
+    digests = control_digests(con, controls)
+    previous, carried = (carry_forward_plan(con, controls, parsed.name, config.digest(), digests) if incremental
                          else (None, set()))
     checkpoint("reconcile.before_transaction")
     con.execute("begin transaction")
@@ -343,6 +348,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
             checkpoint("reconcile.mid_controls")
             if on_control:
                 on_control(control)
+        record_digests(con, run_id, digests)
         mark_stale_evidence(con, controls, run_id)
         if register is not None:
             record_register(con, register, started)

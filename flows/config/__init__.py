@@ -47,6 +47,9 @@ class Warehouse(_Strict):
     memory_limit: str | None = Field(None, pattern=r"^\d+(\.\d+)?\s*([KMGTkmgt]i?[Bb])$",
                                      description="DuckDB memory_limit, e.g. \"3GB\" (unset: DuckDB's default, 80 % of RAM)")
     threads: int | None = Field(None, ge=1, description="DuckDB worker threads (unset: one per CPU)")
+    # the daily run (evidence-run, run_pipeline) evaluates incrementally; quarter close and re-evaluations in full
+    incremental: bool = Field(True, description="daily runs rebuild only the models whose inputs changed and copy"
+                              " the controls the new data cannot touch (warehouse/incremental.py)")
 
     def connect(self, read_only: bool = False):
         """The warehouse connection with these settings (warehouse/schema.connect); `read_only`

@@ -1,16 +1,10 @@
 -- CM-08 security-scan-gate (metadata: cm_08__security_scan_gate.yml)
 with
 changes as (select * from int_changes_in_period),
-scans as (select * from int_scans_unioned),
+scans_before as (select * from int_change_scans_before_deployment),
 results as (select * from int_scan_findings_unioned),
 alerts as (select * from int_security_alerts_unioned),
 params as (select * from eval_params),
-scans_before as (
-    select changes.change_id, scans.scan_file, scans.run_index, scans.tool_name
-    from changes
-    join scans on scans.repo = changes.repo and scans.commit_sha = changes.sha
-              and scans.scanned_at <= changes.deployed_at
-),
 blocking as (
     select scans_before.change_id, count(*) as count_blocking,
            list(distinct results.severity || ' ' || results.rule_id order by results.severity || ' ' || results.rule_id) as findings

@@ -7,16 +7,13 @@ with
 changes as (select * from int_changes_in_period),
 tickets as (select * from int_changes_linked_to_tickets),
 files as (select * from int_change_files),
-patterns as (select * from sensitive_path_patterns),
+matches as (select * from int_change_files_matched where kind = 'sensitive'),
 prs as (select * from int_changes_linked_to_prs),
 reviews as (select * from int_reviews_evaluated),
 approvals as (select * from int_ticket_approvals_resolved where state = 'approved'),
 params as (select * from eval_params),
 file_counts as (select change_id, count(*) as count_files from files group by change_id),
-sensitive as (
-    select files.change_id, patterns.area, files.path
-    from files join patterns on regexp_full_match(files.path, patterns.regex)
-),
+sensitive as (select change_id, rule as area, path from matches),
 touched as (
     select change_id, list(distinct area order by area) as areas,
            list(distinct path order by path) as paths

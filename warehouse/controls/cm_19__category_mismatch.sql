@@ -5,12 +5,12 @@ with
 changes as (select * from int_changes_in_period),
 tickets as (select * from int_changes_linked_to_tickets),
 files as (select * from int_change_files),
-rules as (select * from category_path_rules),
+matches as (select * from int_change_files_matched where kind = 'category'),
 file_counts as (select change_id, count(*) as count_files from files group by change_id),
 matched as (
-    select files.change_id, rules.rule, rules.min_category, files.path,
-           case rules.min_category when 'Major' then 3 when 'Normal' then 2 else 1 end as min_rank
-    from files join rules on regexp_full_match(files.path, rules.regex)
+    select change_id, rule, min_category, path,
+           case min_category when 'Major' then 3 when 'Normal' then 2 else 1 end as min_rank
+    from matches
 ),
 required as (
     select change_id, max(min_rank) as min_rank,

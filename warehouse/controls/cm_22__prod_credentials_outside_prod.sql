@@ -3,23 +3,23 @@
 -- credential findings located in non-production code or config.
 with
 changes as (select * from int_changes_in_period),
-scans as (select * from int_scans_unioned),
+scans_before as (select * from int_change_scans_before_deployment),
 results as (select * from int_scan_findings_unioned),
 params as (select * from eval_params),
-scans_before as (
-    select changes.change_id, scans.scan_file, scans.run_index, scans.tool_name
-    from changes
-    join scans on scans.repo = changes.repo and scans.commit_sha = changes.sha
-              and scans.scanned_at <= changes.deployed_at
+-- the policy's credential_rules regex is a column (compiled per row): match each distinct tool:rule once
+credential_keys as (
+    select rule_key from (
+        select distinct coalesce(tool_name, '') || ':' || coalesce(rule_id, '') as rule_key from results
+    ) as keys cross join params
+    where regexp_matches(rule_key, params.credential_rules)
 ),
 credentials as (
     select scans_before.change_id, results.rule_id, results.severity, results.is_suppressed,
            -- '/<path relative to the repository root>' whatever the SARIF URI form
            '/' || regexp_replace(coalesce(results.location_uri, ''), '^(file://)?(%SRCROOT%)?/*(\./)?', '') as path
     from scans_before
-    cross join params
     join results on results.scan_file = scans_before.scan_file and results.run_index = scans_before.run_index
-    where regexp_matches(coalesce(results.tool_name, '') || ':' || coalesce(results.rule_id, ''), params.credential_rules)
+    where coalesce(results.tool_name, '') || ':' || coalesce(results.rule_id, '') in (select rule_key from credential_keys)
 ),
 located as (
     select credentials.*,

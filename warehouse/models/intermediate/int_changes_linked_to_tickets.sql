@@ -36,21 +36,24 @@ primary_ticket as (
 -- §5: a production deployment with no ticket at deploy time, documented afterwards by an Emergency
 -- ticket that names it in its text (the change id, the deployment URL or a 7+ hex prefix of the
 -- deployed sha); the earliest such ticket becomes the primary one (CM-14 judges its 24 h deadline)
+-- (each Emergency ticket's text and hex words are computed once, not once per change it is compared with)
+emergency_tickets as (
+    select number, sys_id, created_at, text,
+           regexp_extract_all(text, '\b[0-9a-f]{7,40}\b') as hex_words
+    from (
+        select *, concat_ws(' ', short_description, description, justification, implementation_plan) as text
+        from tickets where category = 'Emergency'
+    )
+),
 later_documented as (
     select changes.change_id, tickets.number as ticket_key, tickets.sys_id as ticket_sys_id,
            'emergency ticket ' || tickets.number || ' naming the deployment (documented after it)' as place
     from changes
-    join tickets
-        on tickets.category = 'Emergency' and tickets.created_at > changes.deployed_at
-        and (contains(concat_ws(' ', tickets.short_description, tickets.description, tickets.justification,
-                                tickets.implementation_plan), changes.change_id)
-             or contains(concat_ws(' ', tickets.short_description, tickets.description, tickets.justification,
-                                   tickets.implementation_plan), changes.deployment_url)
-             or list_bool_or(list_transform(
-                    regexp_extract_all(concat_ws(' ', tickets.short_description, tickets.description,
-                                                 tickets.justification, tickets.implementation_plan),
-                                       '\b[0-9a-f]{7,40}\b'),
-                    lambda prefix: starts_with(changes.sha, prefix))))
+    join emergency_tickets as tickets
+        on tickets.created_at > changes.deployed_at
+        and (contains(tickets.text, changes.change_id)
+             or contains(tickets.text, changes.deployment_url)
+             or list_bool_or(list_transform(tickets.hex_words, lambda prefix: starts_with(changes.sha, prefix))))
     where changes.change_id not in (select change_id from primary_ticket)
     qualify row_number() over (partition by changes.change_id order by tickets.created_at, tickets.number) = 1
 ),
