@@ -50,12 +50,24 @@ _SN_SYS_ID = "coalesce(_payload->'sys_id'->>'value', _payload->>'sys_id')"
 DEPLOYMENT_KEYS = {"github__deployments": "_payload->>'id'", "gitlab__deployments": "_payload->>'id'",
                    "deploylog__deployments": "json_extract_string(_payload, _context->>'$.paths.deployment_id')"}
 _COMPARE = ("_context->>'head'", "_context->>'repo'", "_context->>'base'")   # key = head; parameters repo, base
-RAW_KEYS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+
+
+@dataclass(frozen=True)
+class Nested:
+    """A raw record that holds many keyed items (a GraphQL pull-request node with its reviews, a
+    commit node with its check runs): it is the record of every key at this JSON path."""
+    path: str
+
+
+RAW_KEYS: dict[str, list[tuple[str, tuple]]] = {
     "deployment": [(table, (key,)) for table, key in DEPLOYMENT_KEYS.items()],
-    "pull_request": [("github__pull_requests", ("_payload->>'id'",)), ("gitlab__merge_requests", ("_payload->>'id'",))],
-    "review": [("github__reviews", ("_payload->>'id'",))],
+    "pull_request": [("github__pull_requests", ("_payload->>'id'",)), ("gitlab__merge_requests", ("_payload->>'id'",)),
+                     ("github__graphql_pull_requests", ("_payload->>'databaseId'",))],
+    "review": [("github__reviews", ("_payload->>'id'",)),
+               ("github__graphql_pull_requests", (Nested("$.reviews.nodes[*].databaseId"),))],
     "compare": [("github__compares", _COMPARE), ("gitlab__compares", _COMPARE)],
-    "check_run": [("github__check_runs", ("_payload->>'id'",))],
+    "check_run": [("github__check_runs", ("_payload->>'id'",)),
+                  ("github__graphql_commit_checks", (Nested("$.checkSuites.nodes[*].checkRuns.nodes[*].databaseId"),))],
     "ticket": [("servicenow__change_requests", (_SN_SYS_ID,)), ("jira__issues", ("_payload->>'id'",))],
     "approval": [("servicenow__approvals", (_SN_SYS_ID,))],
 }
@@ -86,14 +98,17 @@ def raw_records(con: duckdb.DuckDBPyConnection, kind: str, keys) -> dict[tuple, 
         todo = sorted(wanted - found.keys())
         if not todo or table not in present:
             continue
-        key_sql = " || chr(0) || ".join(f"({e})" for e in exprs)
-        if "_payload" in exprs[0] and all(_SAFE_KEY.fullmatch(t[0]) for t in todo):
+        nested = isinstance(exprs[0], Nested)
+        key_sql = (f"unnest(json_extract_string(_payload, '{exprs[0].path}'))" if nested
+                   else " || chr(0) || ".join(f"({e})" for e in exprs))
+        where = ""
+        if (nested or "_payload" in exprs[0]) and all(_SAFE_KEY.fullmatch(t[0]) for t in todo):
             # Cheap necessary condition before parsing the JSON: the key's text occurs in the payload text
             # (ids, sys_ids and shas are never JSON-escaped), so only candidate payloads are parsed.
             pattern = "|".join(re.escape(k) for k in sorted({t[0] for t in todo}))
-            key_sql = f"case when regexp_matches(_payload::varchar, '{pattern}') then {key_sql} end"
+            where = f"where regexp_matches(_payload::varchar, '{pattern}')"
         rows = con.execute(f"""select k, _record_id, _source_url from (select {key_sql} as k, _record_id, _source_url,
-            _extracted_at from raw.{table}) where k in (select unnest($keys))
+            _extracted_at from raw.{table} {where}) where k in (select unnest($keys))
             qualify row_number() over (partition by k order by _extracted_at desc, _record_id) = 1""",
                            {"keys": [chr(0).join(t) for t in todo]}).fetchall()
         found.update({tuple(k.split(chr(0))): {"record_sha256": rid, "source_url": url} for k, rid, url in rows})

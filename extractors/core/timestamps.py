@@ -30,7 +30,8 @@ def extraction_time() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _value(record: Any, keys: Sequence[str]) -> Any:
+def value_at(record: Any, keys: Sequence[str]) -> Any:
+    """The value at a path of keys in nested dicts (None when any step is missing)."""
     for key in keys:
         if not isinstance(record, dict):
             return None
@@ -59,7 +60,7 @@ def time_problem(
     """Why a record's timestamps cannot be trusted (None when they can), naming field and value."""
     named = fields.items() if isinstance(fields, Mapping) else ((f, f.split(".")) for f in fields)
     for name, keys in named:
-        value = _value(record, keys)
+        value = value_at(record, keys)
         if not isinstance(value, str) or not value.strip():
             continue
         parsed = _parse(value)

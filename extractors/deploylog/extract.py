@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 from extractors.core import ExtractionError, LandingWriter, Stream, as_utc, utc_now_iso
 from extractors.core.safe_paths import escapes
-from extractors.core.timestamps import extraction_time, time_problem
+from extractors.core.timestamps import extraction_time, time_problem, value_at
 from flows.config import DeployLogSource
 
 SYSTEM = "deploylog"
@@ -70,14 +70,6 @@ def iter_log_files(path: Path) -> Iterator[Path]:
     for candidate in sorted(path.rglob("*")):
         if (candidate.is_file() or candidate.is_symlink()) and candidate.name.lower().endswith(SUFFIXES):
             yield candidate
-
-
-def _value(record: Any, keys: list[str]) -> Any:
-    for key in keys:
-        if not isinstance(record, dict):
-            return None
-        record = record.get(key)
-    return record
 
 
 def _json_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
@@ -162,7 +154,7 @@ def _land_file(writer: LandingWriter, config: DeployLogSource, root: Path, path:
         if error or not isinstance(row, dict):
             writer.quarantine(DEPLOYMENTS.name, str(path), locator, error or "line is not a JSON object", row)
             continue
-        missing = [f for f in REQUIRED if _value(row, keys[f]) in (None, "")]
+        missing = [f for f in REQUIRED if value_at(row, keys[f]) in (None, "")]
         if missing:
             writer.quarantine(DEPLOYMENTS.name, str(path), locator,
                               f"no {' or '.join(missing)} (column {', '.join(repr(config.columns.get(f, f)) for f in missing)})", row)

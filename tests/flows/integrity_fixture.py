@@ -49,3 +49,13 @@ def flip_byte(path: Path, at: int | None = None) -> None:
     at = len(data) // 2 if at is None else at
     data[at] ^= 0x01
     path.write_bytes(bytes(data))
+
+
+def two_loads(tmp_path: Path) -> Config:
+    """A warehouse with two loads of generated SARIF results (the integrity tests' starting point)."""
+    config = make_config(tmp_path)
+    land(config, "20260701T000000Z-aaaaaa")
+    load(config)
+    land(config, "20260702T000000Z-bbbbbb", results=2)
+    load(config)
+    return config

@@ -6,19 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows.integrity_fixture import execute, flip_byte, land, load, make_config
+from tests.flows.integrity_fixture import two_loads, execute, flip_byte, land, load, make_config
 from warehouse.integrity import record_reports, verify_warehouse
 from warehouse.schema import connect
 
 
 @pytest.fixture
 def config(tmp_path: Path):
-    config = make_config(tmp_path)
-    land(config, "20260701T000000Z-aaaaaa")
-    load(config)
-    land(config, "20260702T000000Z-bbbbbb", results=2)
-    load(config)
-    return config
+    return two_loads(tmp_path)
 
 
 def _files(config, pattern: str) -> list[Path]:

@@ -23,3 +23,20 @@ def test_graphql_path_matches_the_ground_truth(tmp_path, prefect_harness) -> Non
         assert graphql_rows > 0 and rest_rows == 0          # PRs, reviews and commits came through GraphQL
         assert_findings_match(tmp_path, con, result.evaluation_run_id)
         assert_outcomes_match(tmp_path, con, result.evaluation_run_id)
+        _provenance_is_found_in_graphql_records(con, result.evaluation_run_id)
+
+
+def _provenance_is_found_in_graphql_records(con, run_id: str) -> None:
+    """`changetrail explain` and the evidence pack name the raw record of every PR, review and check
+    run; here those records are the GraphQL nodes that hold them."""
+    from warehouse.explain import explain_many
+
+    changes = [r[0] for r in con.execute("select change_id from change_outcomes where run_id = ? order by change_id",
+                                         [run_id]).fetchall()]
+    graphql = {r[0] for r in con.execute("select _record_id from raw.github__graphql_pull_requests union all "
+                                         "select _record_id from raw.github__graphql_commit_checks").fetchall()}
+    rows = {kind: [row for e in explain_many(con, changes, run_id).values() for row in getattr(e, kind)]
+            for kind in ("pull_requests", "reviews", "checks")}
+    for kind, found in rows.items():
+        assert found, f"no {kind} in the sample organization: the check would be vacuous"
+        assert all(row["record_sha256"] in graphql for row in found), kind
