@@ -15,7 +15,14 @@ in_period as (
     from events cross join params
     where events.observed_at >= params.period_start and events.observed_at < params.period_end
 ),
--- a production deployment of the same service (repo name or owner/name) running within the window
+-- a production deployment of the same service (repo name or owner/name) running within the window;
+-- each deployment is keyed by both names so the match is an equality (hash) join: an `in (...)`
+-- condition made it a nested loop over events x deployments (XL: 20 minutes)
+deployment_keys as (
+    select lower(repo) as service_key, * from deployments
+    union all
+    select lower(split_part(repo, '/', 2)) as service_key, * from deployments
+),
 matched as (
     select in_period.source_system, in_period.event_id,
            arg_min(deployments.repo || '@' || deployments.deployment_id,
@@ -23,8 +30,8 @@ matched as (
            arg_min(deployments.succeeded_at,
                    abs(epoch(deployments.succeeded_at) - epoch(in_period.observed_at))) as deployed_at
     from in_period
-    join deployments
-      on lower(in_period.service) in (lower(deployments.repo), lower(split_part(deployments.repo, '/', 2)))
+    join deployment_keys as deployments
+      on lower(in_period.service) = deployments.service_key
      and in_period.observed_at between coalesce(deployments.created_at, deployments.succeeded_at) - in_period.window
                                    and deployments.succeeded_at + in_period.window
     group by all
