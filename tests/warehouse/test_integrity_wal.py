@@ -3,23 +3,11 @@ checkpoint (it is created lazily, at the first write, so a chmod after connect c
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
-import pytest
+from tests.conftest import file_mode
 
 from warehouse.schema import connect
-
-
-@pytest.fixture
-def open_umask():
-    previous = os.umask(0o022)    # the usual default: without care, files would be world-readable
-    yield
-    os.umask(previous)
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def test_wal_is_owner_only_after_every_checkpoint(tmp_path: Path, open_umask) -> None:
@@ -29,12 +17,12 @@ def test_wal_is_owner_only_after_every_checkpoint(tmp_path: Path, open_umask) ->
     try:
         con.execute("create table t (a integer)")
         con.execute("insert into t values (1)")
-        assert wal.exists() and _mode(wal) == 0o600
+        assert wal.exists() and file_mode(wal) == 0o600
         con.execute("checkpoint")
         assert not wal.exists()                 # DuckDB deletes it at a checkpoint...
         con.execute("insert into t values (2)")
-        assert wal.exists() and _mode(wal) == 0o600     # ...and creates it again at the next write
-        assert _mode(path) == 0o600
+        assert wal.exists() and file_mode(wal) == 0o600     # ...and creates it again at the next write
+        assert file_mode(path) == 0o600
     finally:
         con.close()
 
