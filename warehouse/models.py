@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import merge
+
 MODELS_DIR = Path(__file__).parent / "models"
 LAYERS = ("staging", "intermediate")
 _NAME = re.compile(r"\b((?:stg|int)_[a-z0-9_]+)\b")
@@ -47,6 +49,13 @@ def model_files(layers: tuple[str, ...] = LAYERS) -> dict[str, tuple[str, str]]:
         for layer in layers
         for path in sorted((MODELS_DIR / layer).glob("*.sql"))
     }
+
+
+def staging_sql(name: str) -> str:
+    """The SELECT of staging model `name` as its view shows it (a merged model's `_extracted_at` hidden)."""
+    sql = (MODELS_DIR / "staging" / f"{name}.sql").read_text(encoding="utf-8")
+    spec = merge.merge_spec(name, sql)
+    return merge.view_sql(name, spec, source=sql) if spec else sql
 
 
 def _ordered(models: dict[str, str]) -> list[str]:
@@ -93,30 +102,41 @@ def build_models(
     layer_of = {name: layer for name, (layer, _) in files.items()}
     _builds_table(con)
     existing = relations(con)
-    recorded = {name: (inputs, output) for name, inputs, output in con.execute(
-        f"select name, inputs_digest, output_digest from {BUILDS_TABLE}").fetchall()}
+    recorded = {name: (inputs, output, kind) for name, kind, inputs, output in con.execute(
+        f"select name, kind, inputs_digest, output_digest from {BUILDS_TABLE}").fetchall()}
     state = InputState(con, set(existing) - set(models))
     outputs: dict[str, str] = {}
     built = []
     for name in _ordered(models):
         kind = "table" if layer_of[name] in materialize else "view"
+        spec = merge.merge_spec(name, models[name]) if layer_of[name] == "staging" else None
+        if spec and kind == "table":
+            kind = "merged"                         # staged.<name>, merged from new raw rows; a view in main
+        relation = "view" if kind == "merged" else kind
         digest = state.digest(name, kind, models[name], outputs)
-        if reuse and existing.get(name) == kind and recorded.get(name, (None,))[0] == digest:
-            outputs[name] = recorded[name][1]
+        before = recorded.get(name, (None, None, None))
+        if reuse and existing.get(name) == relation and before[2] == kind and before[0] == digest:
+            outputs[name] = before[1]
             continue
         con.execute("begin transaction")
         try:
-            if existing.get(name) not in (None, kind):
+            if existing.get(name) not in (None, relation):
                 con.execute(f"drop {existing[name]} {name}")
-            con.execute(f"create or replace {kind} {name} as {models[name]}")
-            outputs[name] = digest if kind == "view" else _fingerprint(con, name)
+            if kind == "merged":
+                delta = reuse and before[2] == kind and existing.get(name) == relation
+                outputs[name] = (merge.build_delta if delta and merge.can_merge(con, name, models[name])
+                                 else merge.build_full)(con, name, models[name], spec)
+            else:
+                sql = merge.view_sql(name, spec, source=models[name]) if spec else models[name]
+                con.execute(f"create or replace {kind} {name} as {sql}")
+                outputs[name] = digest if kind == "view" else _fingerprint(con, name)
             con.execute(f"insert or replace into {BUILDS_TABLE} values (?, ?, now(), ?, ?)",
                         [name, kind, digest, outputs[name]])
             con.execute("commit")
         except duckdb.Error as exc:
             con.execute("rollback")
             raise RuntimeError(f"model {layer_of[name]}/{name}.sql failed: {exc}") from exc
-        existing[name] = kind
+        existing[name] = relation
         built.append(name)
     return built
 

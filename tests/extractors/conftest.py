@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import duckdb
 import pytest
+from warehouse.models import staging_sql
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REALDATA = (REPO_ROOT / ".." / "shared" / "realdata").resolve()
@@ -43,7 +44,7 @@ def staging_connection(landing: Path) -> duckdb.DuckDBPyConnection:
     create_schema(con)
     load_landing(con, landing)
     for sql_file in sorted(STAGING_DIR.glob("*.sql")):
-        con.execute(f"create or replace view {sql_file.stem} as {sql_file.read_text(encoding='utf-8')}")
+        con.execute(f"create or replace view {sql_file.stem} as {staging_sql(sql_file.stem)}")
     return con
 
 

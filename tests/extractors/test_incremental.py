@@ -16,8 +16,9 @@ from extractors.github import extract_github
 from extractors.github.extract import github_client
 from extractors.servicenow import extract_servicenow_table
 from flows.config import GitHubSource, ServiceNowSource
-from tests.extractors.conftest import STAGING_DIR, read_manifest, write_json
+from tests.extractors.conftest import read_manifest, write_json
 from tests.extractors.test_extract_github import REPO, build_org
+from warehouse.models import staging_sql
 
 LEAF_STREAMS = {"repositories", "reviews", "check_runs", "commit_pulls"}   # pr_commits' shas are read (commit_pulls)
 
@@ -31,7 +32,7 @@ def staging(landing: Path, *views: str) -> duckdb.DuckDBPyConnection:
     create_schema(con)
     load_landing(con, landing)
     for view in views:
-        con.execute(f"create view {view} as {(STAGING_DIR / (view + '.sql')).read_text(encoding='utf-8')}")
+        con.execute(f"create view {view} as {staging_sql(view)}")
     return con
 
 

@@ -4,13 +4,12 @@ extraction, blanks dropped."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 
 from extractors.jira.extract import BASE_FIELDS
+from warehouse.models import staging_sql
 
-STAGING = Path(__file__).resolve().parents[2] / "warehouse" / "models" / "staging"
 
 
 def land(con, table: str, payload: dict, at: str = "2026-08-01", repo: str | None = None) -> None:
@@ -18,7 +17,7 @@ def land(con, table: str, payload: dict, at: str = "2026-08-01", repo: str | Non
 
 
 def view(con, name: str) -> list[tuple]:
-    return sorted(con.execute((STAGING / f"{name}.sql").read_text(encoding="utf-8")).fetchall())
+    return sorted(con.execute(staging_sql(name)).fetchall())
 
 
 def raw_tables():

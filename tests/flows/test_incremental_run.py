@@ -10,8 +10,7 @@ import duckdb
 from flows import pipeline
 from flows.config import Config, PagerDutySource, ServiceNowSource, Sources, Warehouse
 from warehouse.cursors import last_cursors, since_for_source
-
-STAGING = Path(__file__).resolve().parents[2] / "warehouse" / "models" / "staging"
+from warehouse.models import staging_sql
 
 
 def _write(root: Path, rel: str, body) -> None:
@@ -66,7 +65,7 @@ def _records(manifest: dict, stream: str) -> int:
 
 def _staged(config: Config, view: str, column: str) -> tuple[int, int]:
     con = duckdb.connect(str(config.warehouse.path), read_only=True)
-    con.execute(f"create temp view {view} as {(STAGING / (view + '.sql')).read_text(encoding='utf-8')}")
+    con.execute(f"create temp view {view} as {staging_sql(view)}")
     try:
         return con.execute(f"select count(*), count(distinct {column}) from {view}").fetchone()
     finally:

@@ -45,7 +45,8 @@ def test_staging_is_materialised_and_a_second_build_reuses_every_model(con):
     first = build_models(con, reuse=True)
     kinds = dict(con.execute("select table_name, table_type from information_schema.tables"
                              " where table_schema = 'main'").fetchall())
-    assert kinds["stg_github__reviews"] == "BASE TABLE" and kinds["int_reviews_evaluated"] == "BASE TABLE"
+    assert kinds["stg_github__reviews"] == "VIEW", "a merged staging table is read through its view"
+    assert kinds["stg_people__people"] == "BASE TABLE" and kinds["int_reviews_evaluated"] == "BASE TABLE"
     assert kinds["int_reviews_unioned"] == "VIEW"
     assert set(_recorded(con)) == set(first)
     assert build_models(con, reuse=True) == []

@@ -1,6 +1,7 @@
 -- Check runs of deployed production commits: REST (GET /repos/{repo}/commits/{sha}/check-runs?filter=all)
 -- and GraphQL commit nodes (raw.github__graphql_commit_checks: checkSuites -> checkRuns, checkType ALL);
 -- GraphQL enums are lower-cased to REST's values.
+-- merge key: check_run_id
 with
 rest as (
     select _extracted_at,
@@ -39,8 +40,9 @@ unioned as (
     from graphql_suites, unnest(coalesce(runs, [])) as t(r)
     where r.databaseId is not null
 ),
+documents as (select check_run_id, _extracted_at from unioned),
 final as (
-    select * exclude (_extracted_at)
+    select *
     from unioned
     qualify row_number() over (partition by check_run_id order by _extracted_at desc) = 1
 )

@@ -1,5 +1,6 @@
 -- Commit -> pull request association: REST (GET /repos/{repo}/commits/{sha}/pulls) and GraphQL
 -- commit nodes (raw.github__graphql_commit_pulls: associatedPullRequests); one row per pair.
+-- merge: union
 with
 source as (
     select json_transform(_context, '{"repo": "VARCHAR", "sha": "VARCHAR"}') as c,

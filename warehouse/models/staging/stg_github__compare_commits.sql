@@ -1,5 +1,6 @@
 -- The commits a compare lists (its `commits` array, unnested), one row per
 -- (repo, base_sha, head_sha, sha); the latest extraction of the pair wins.
+-- merge key: repo, base_sha, head_sha
 with
 source as (
     select _run_id, _extracted_at,
@@ -13,14 +14,16 @@ source as (
     from raw.github__compares
 ),
 latest_extraction as (
-    select *
+    select *, max(_extracted_at) over (partition by c.repo, c.base, c.head) as _version_at
     from source
     qualify _run_id = arg_max(_run_id, _extracted_at) over (partition by c.repo, c.base, c.head)
 ),
 commits as (
-    select c.repo, c.base as base_sha, c.head as head_sha, _extracted_at, unnest(p.commits) as commit
+    select c.repo, c.base as base_sha, c.head as head_sha, _extracted_at as _page_at, _version_at,
+           unnest(p.commits) as commit
     from latest_extraction
 ),
+documents as (select c.repo, c.base as base_sha, c.head as head_sha, _extracted_at from source),
 final as (
     select repo, base_sha, head_sha, commit.sha,
            commit.author.login as author_login, commit.commit.author.email as author_email,
@@ -29,9 +32,9 @@ final as (
            coalesce(len(commit.parents), 0)::bigint as count_parents,
            try_cast(commit.commit.author.date as timestamptz) as authored_at,
            try_cast(commit.commit.committer.date as timestamptz) as committed_at,
-           commit.html_url
+           commit.html_url, _version_at as _extracted_at
     from commits
     where commit.sha is not null
-    qualify row_number() over (partition by repo, base_sha, head_sha, commit.sha order by _extracted_at desc) = 1
+    qualify row_number() over (partition by repo, base_sha, head_sha, commit.sha order by _page_at desc) = 1
 )
 select * from final

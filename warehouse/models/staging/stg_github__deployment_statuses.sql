@@ -1,4 +1,5 @@
 -- GitHub deployment statuses (GET /repos/{repo}/deployments/{id}/statuses).
+-- merge key: status_id
 with
 source as (
     select _extracted_at,
@@ -8,10 +9,12 @@ source as (
                                       "target_url": "VARCHAR"}') as p
     from raw.github__deployment_statuses
 ),
+documents as (select p.id as status_id, _extracted_at from source),
 final as (
     select p.id as status_id, c.deployment_id, c.repo, p.state, p.creator.login as creator_login,
            try_cast(p.created_at as timestamptz) as created_at,
-           coalesce(nullif(p.log_url, ''), nullif(p.target_url, '')) as log_url
+           coalesce(nullif(p.log_url, ''), nullif(p.target_url, '')) as log_url,
+           _extracted_at
     from source
     qualify row_number() over (partition by p.id order by _extracted_at desc) = 1
 )

@@ -3,6 +3,7 @@
 -- `*_login` is the GitHub account GitHub matched to the commit e-mail (null when none; GraphQL's
 -- GitActor.user is never a bot, so a bot's noreply e-mail `<id>+<name>[bot]@users.noreply.github.com`
 -- gives its login as REST does); names, e-mails and dates are the git metadata.
+-- merge key: repo, pr_number, sha
 with
 rest as (
     select _extracted_at,
@@ -46,8 +47,9 @@ unioned as (
     from graphql, unnest(coalesce(g.commits.nodes, [])) as t(n)
     where g.mergedAt is not null and n.commit.oid is not null
 ),
+documents as (select repo, pr_number, sha, _extracted_at from unioned),
 final as (
-    select * exclude (_extracted_at)
+    select *
     from unioned
     qualify row_number() over (partition by repo, pr_number, sha order by _extracted_at desc) = 1
 )

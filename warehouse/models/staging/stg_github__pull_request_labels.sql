@@ -2,6 +2,7 @@
 -- extraction of each PR (`labels[].name` of GET /repos/{owner}/{repo}/pulls, or `labels.nodes` of
 -- a GraphQL PR node). A label removed since the previous extraction is gone. Emergency
 -- detection (§5) reads them.
+-- merge key: pr_id
 with
 unioned as (
     select _extracted_at, json_extract_string(_context, '$.repo') as repo,
@@ -16,12 +17,13 @@ unioned as (
           from raw.github__graphql_pull_requests)
 ),
 source as (
-    select repo, p from unioned
+    select repo, p, _extracted_at from unioned
     where p.id is not null
     qualify row_number() over (partition by p.id order by _extracted_at desc) = 1
 ),
+documents as (select p.id as pr_id, _extracted_at from unioned where p.id is not null),
 final as (
-    select distinct p.id as pr_id, repo, p.number, label.name as label
+    select distinct p.id as pr_id, repo, p.number, label.name as label, _extracted_at
     from source, unnest(coalesce(p.labels, [])) as t(label)
     where nullif(trim(label.name), '') is not null
 )

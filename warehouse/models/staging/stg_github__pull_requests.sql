@@ -2,6 +2,7 @@
 -- (GET /repos/{repo}/pulls) and from GraphQL PR nodes (raw.github__graphql_pull_requests, api =
 -- "graphql"): a GraphQL bot author is `login` + '[bot]' as REST names it, state MERGED is closed,
 -- merge_commit_sha is the merge commit, else GitHub's test merge (potentialMergeCommit) as in REST.
+-- merge key: pr_id
 with
 rest as (
     select _extracted_at,
@@ -48,8 +49,9 @@ unioned as (
     from graphql
     where g.databaseId is not null
 ),
+documents as (select pr_id, _extracted_at from unioned),
 final as (
-    select * exclude (_extracted_at)
+    select *
     from unioned
     qualify row_number() over (partition by pr_id order by _extracted_at desc) = 1
 )

@@ -1,5 +1,6 @@
 -- GitHub pull request reviews of merged PRs: REST (GET /repos/{repo}/pulls/{number}/reviews) and
 -- the `reviews` of GraphQL PR nodes (raw.github__graphql_pull_requests, merged PRs only, as REST).
+-- merge key: review_id
 with
 rest as (
     select _extracted_at,
@@ -31,8 +32,9 @@ unioned as (
     from graphql, unnest(coalesce(g.reviews.nodes, [])) as t(r)
     where g.mergedAt is not null and r.databaseId is not null
 ),
+documents as (select review_id, _extracted_at from unioned),
 final as (
-    select * exclude (_extracted_at)
+    select *
     from unioned
     qualify row_number() over (partition by review_id order by _extracted_at desc) = 1
 )

@@ -9,6 +9,7 @@
 --               MEDIUM/MODERATE/LOW); otherwise from level: error high, warning medium, note low,
 --               none none
 --   suppressed  a non-empty `suppressions` none of which has status rejected or underReview
+-- merge key: scan_file, run_index
 with
 runs as (
     select _run_id, _extracted_at,
@@ -24,7 +25,7 @@ runs as (
     from raw.sarif__runs
 ),
 latest_runs as (
-    select _run_id, c.scan_file, c.run_index, p
+    select _run_id, _extracted_at, c.scan_file, c.run_index, p
     from runs
     qualify row_number() over (partition by c.scan_file, c.run_index order by _extracted_at desc) = 1
 ),
@@ -70,6 +71,7 @@ results as (
 current_results as (
     -- only results landed together with the run record in use (a re-scanned file may have fewer)
     select results.c.scan_file, results.c.run_index, results.c.result_index, results.r, latest_runs.p,
+           latest_runs._extracted_at as _version_at,
            coalesce(results.r.ruleId, results.r.rule.id) as rule_id,
            coalesce(results.r.rule.toolComponent.index, -1) as component_index,
            coalesce(results.r.rule.index, results.r.ruleIndex) as rule_index
@@ -110,6 +112,7 @@ judged as (
            coalesce(r.properties."security-severity"->>'$', rule_severity_text) as severity_text
     from with_rule
 ),
+documents as (select c.scan_file, c.run_index, _extracted_at from runs),
 final as (
     select
         scan_file, p.tool.driver.name as tool_name, run_index, result_index,
@@ -139,7 +142,8 @@ final as (
         r.locations[1].physicalLocation.artifactLocation.uri as location_uri,
         coalesce(json_extract_string(r.fingerprints, '$.*')[1],
                  r.partialFingerprints->>'primaryLocationLineHash',
-                 json_extract_string(r.partialFingerprints, '$.*')[1]) as fingerprint
+                 json_extract_string(r.partialFingerprints, '$.*')[1]) as fingerprint,
+        _version_at as _extracted_at
     from judged
 )
 select * from final

@@ -1,5 +1,6 @@
 -- ServiceNow approval records (table sysapproval_approver). `change_sys_id` is the approved
 -- task (`sysapproval`, else `document_id`); reference fields reduce to their `value` sys_id.
+-- merge key: sys_id
 with
 fields as (
     select _extracted_at,
@@ -26,8 +27,9 @@ typed as (
     from valued
     where sys_id is not null
 ),
+documents as (select sys_id, _extracted_at from typed),
 final as (
-    select * exclude (_extracted_at)
+    select *
     from typed
     qualify row_number() over (partition by sys_id order by _extracted_at desc, updated_at desc nulls last) = 1
 )

@@ -3,6 +3,7 @@
 -- ("" when empty). A record in display_value=all form ({"display_value", "value"} for every
 -- field) reads the same way, because every field is reduced to its `value` (`fields` ->
 -- `valued`). Dates are UTC 'YYYY-MM-DD HH:MM:SS'.
+-- merge key: sys_id
 with
 fields as (
     select _extracted_at, _source_url,
@@ -57,8 +58,9 @@ typed as (
     from valued
     where sys_id is not null
 ),
+documents as (select sys_id, _extracted_at from typed),
 final as (
-    select * exclude (_extracted_at)
+    select *
     from typed
     qualify row_number() over (partition by sys_id order by _extracted_at desc, updated_at desc nulls last) = 1
 )
