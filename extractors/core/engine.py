@@ -128,12 +128,16 @@ class Extraction:
         params: Mapping[str, Any] | None = None,
         since: datetime | None = None,
         keep: bool | Callable[[Mapping[str, Any]], Mapping[str, Any]] = False,
+        land: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> list[Record]:
         """Fetch every page of `stream` for each context; returns the records when `keep`.
 
         `keep` may be a projection (payload -> the few fields the caller needs), so a unit with
         thousands of large parent records does not hold them all in memory. Only streams run
         without `keep` use conditional requests: a caller that needs the records must see them.
+        `land`: a record it refuses was landed by an earlier run (a list without a `since` filter
+        re-sends it unchanged); it is kept for the caller and counted in the manifest's
+        `already_landed`, not landed again.
         """
         if self.client is None:
             raise RuntimeError(f"{stream.system}/{stream.name}: this extraction has no HTTP client")
@@ -144,7 +148,7 @@ class Extraction:
         best: tuple[datetime, str] | None = None
         for context in contexts:
             newest = self._run_context(
-                stream, dict(context), merged, as_utc(since), kept if keep else None, project
+                stream, dict(context), merged, as_utc(since), kept if keep else None, project, land
             )
             if newest is not None and (best is None or newest[0] > best[0]):
                 best = newest
@@ -160,6 +164,7 @@ class Extraction:
         since: datetime | None,
         kept: list[Record] | None,
         project: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+        land: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> tuple[datetime, str] | None:
         assert self.client is not None
         writer, name = self.writer, stream.name
@@ -213,9 +218,7 @@ class Extraction:
                 if problem:       # no zone, or from the future: never landed, never moves the cursor
                     writer.quarantine(name, source_url, f"page {page}, item {index + 1}", problem, record)
                     continue
-                writer.write(name, record, prefix)
-                if kept is not None:
-                    kept.append(Record(context, project(record) if project else record))
+                older = False     # on the last page of a newest-first list: landed by an earlier run
                 if stream.cursor_field:
                     raw_value = dig(record, stream.cursor_field)
                     value = parse_timestamp(raw_value)
@@ -223,7 +226,13 @@ class Extraction:
                         if newest is None or value > newest[0]:
                             newest = (value, raw_value)
                         if since is not None and stream.stop_when_older_than_cursor and value < since:
-                            reached_older = True
+                            reached_older = older = True
+                if not older and (land is None or land(record)):
+                    writer.write(name, record, prefix)
+                else:
+                    writer.count_already_landed(name)
+                if kept is not None:
+                    kept.append(Record(context, project(record) if project else record))
             if reached_older:
                 break
             next_url = stream.paginator.next_url(response, body if records is not None else None, len(records or ()))

@@ -65,6 +65,7 @@ class _StreamFile:
     query: str
     records: int = 0
     requests: int = 0
+    already_landed: int = 0      # received again unchanged, landed by an earlier run (not again)
     buffer: list[bytes] = field(default_factory=list)
     buffered: int = 0
     handle: gzip.GzipFile | None = None
@@ -114,6 +115,9 @@ class LandingWriter:
 
     def count_request(self, stream: str, n: int = 1) -> None:
         self.stream(stream).requests += n
+
+    def count_already_landed(self, stream: str, n: int = 1) -> None:
+        self.stream(stream).already_landed += n
 
     def envelope_prefix(self, extracted_at: str, source_url: str | None, context: Mapping[str, Any]) -> str:
         """The part of an envelope shared by every record of one page and context."""
@@ -193,6 +197,7 @@ class LandingWriter:
             files.append({
                 "stream": entry.stream, "path": entry.relpath, "sha256": _sha256(entry.path),
                 "records": entry.records, "requests": entry.requests, "query": entry.query,
+                **({"already_landed": entry.already_landed} if entry.already_landed else {}),
             })
         manifest = {
             "run_id": self.run_id, "system": self.system, "unit": self.unit,

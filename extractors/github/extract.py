@@ -159,7 +159,11 @@ def extract_github_repo(
                 ex.run(REPOSITORY, [ctx])
 
             # 1. deployments and statuses
-            deployments = ex.run(DEPLOYMENTS, [ctx], params=paged, keep=_deployment_fields)
+            # GitHub lists every deployment of the repository (no `since` filter); those created and
+            # updated before `since` were landed by the run that set the cursor, so only the rest land
+            deployments = ex.run(DEPLOYMENTS, [ctx], params=paged, keep=_deployment_fields,
+                                 land=None if since is None
+                                 else lambda p: at_or_after(p.get("updated_at") or p.get("created_at"), since))
             recent = [d for d in deployments if at_or_after(d.payload.get("created_at"), since)]
             statuses = ex.run(DEPLOYMENT_STATUSES, DEPLOYMENT_STATUSES.contexts_from_parent(
                 (d.context, d.payload) for d in recent), params=paged, keep=_status_fields)

@@ -12,13 +12,14 @@ log of hundreds of MB takes memory for one result, not for the file. A file that
 it lands, and the other files still load; a run whose invocation start/end time, or a result whose
 detection time (`provenance`), has no time zone or lies in the future is quarantined with its
 reason (core/timestamps.py); so is a file reached through a symlink that leads
-outside the folder (never read). With `since`, only files modified at or after it are read (incremental runs do not
-re-land unchanged scans; the staging views de-duplicate anyway).
+outside the folder (never read). The unit's cursor is the newest modification time it read, so an
+incremental run (`since` = that cursor minus the overlap) reads only files modified since: the
+day's scans, not every scan the folder ever held.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -57,14 +58,19 @@ def extract_sarif(
         writer = ex.writer
         writer.stream(RUNS.name, f"read {folder.as_posix()}/**/*.sarif|*.sarif.json|*.json")
         writer.stream(RESULTS.name, f"read {folder.as_posix()}/**/*.sarif|*.sarif.json|*.json")
+        newest = None
         for path in iter_sarif_files(folder):
             problem = escapes(folder, path)
             if problem:
                 writer.quarantine(RUNS.name, str(path), path.relative_to(folder).as_posix(), problem)
                 continue
-            if since is not None and path.stat().st_mtime < since.timestamp():
+            mtime = path.stat().st_mtime
+            if since is not None and mtime < since.timestamp():
                 continue
             _land_file(ex, folder, path)
+            newest = max(newest or mtime, mtime)
+        if newest is not None:  # files modified since (minus the overlap) are read next time
+            writer.set_cursor(RUNS.name, datetime.fromtimestamp(newest, timezone.utc).isoformat())
         return [ex.finish()]
 
 

@@ -96,6 +96,7 @@ def extract_scanners(
     unit = folder.name or "scanners"
     writers = {s: LandingWriter(landing, s, unit, run_id, folder.as_uri())
                for s in dict.fromkeys(st.system for st in STREAMS)}
+    newest = None
     try:
         for stream in STREAMS:
             writers[stream.system].stream(stream.name, f"read {folder.as_posix()}/**/*.json")
@@ -104,9 +105,13 @@ def extract_scanners(
             if problem:      # a symlink out of the folder is never read
                 writers[FILES.system].quarantine(FILES.name, str(path), path.relative_to(folder).as_posix(), problem)
                 continue
-            if since is not None and path.stat().st_mtime < since.timestamp():
+            mtime = path.stat().st_mtime
+            if since is not None and mtime < since.timestamp():
                 continue
             _land_file(config, writers, folder, path)
+            newest = max(newest or mtime, mtime)
+        if newest is not None:  # files modified since (minus the overlap) are read next time
+            writers[SYSTEM].set_cursor(FILES.name, datetime.fromtimestamp(newest, timezone.utc).isoformat())
     except BaseException:
         for writer in writers.values():
             writer.abort()

@@ -33,16 +33,17 @@ class Files:
         self._dirs: set[str] = set()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="demo-writer") if workers else None
         self._slots = threading.BoundedSemaphore(2 * workers or 1)
-        self._batch: list[tuple[str, bytes]] = []
+        self._batch: list[tuple[str, bytes, int | None]] = []
         self._errors: list[BaseException] = []
         self.count = 0
         self.bytes = 0
 
-    def put(self, rel: str, text: str) -> None:
+    def put(self, rel: str, text: str, mtime: int | None = None) -> None:
+        """Queue one file; `mtime` (epoch seconds) dates it, as a scan file is dated when written."""
         data = text.encode("utf-8")
         self.count += 1
         self.bytes += len(data)
-        self._batch.append((f"{self.root}/{rel}", data))
+        self._batch.append((f"{self.root}/{rel}", data, mtime))
         if len(self._batch) >= self.BATCH:
             self._flush()
 
@@ -54,8 +55,8 @@ class Files:
         self._slots.acquire()
         self._pool.submit(self._write, batch).add_done_callback(self._done)
 
-    def _write(self, batch: list[tuple[str, bytes]]) -> None:
-        for path, data in batch:
+    def _write(self, batch: list[tuple[str, bytes, int | None]]) -> None:
+        for path, data, mtime in batch:
             folder = path.rpartition("/")[0]
             if folder not in self._dirs:
                 os.makedirs(folder, exist_ok=True)
@@ -67,6 +68,8 @@ class Files:
                     view = view[os.write(fd, view):]
             finally:
                 os.close(fd)
+            if mtime is not None:
+                os.utime(path, (mtime, mtime))
 
     def _done(self, future) -> None:
         self._slots.release()
@@ -143,7 +146,9 @@ def write_pagerduty(files: Files, org: Org) -> None:
 
 def write_sarif(files: Files, org: Org) -> None:
     for f in org.sarif_files:
-        files.put(f"sarif/{f.repo_name}/{f.file_name}", sarif_text(f))
+        # dated by its scan, as CI writes it: incremental extraction reads the files modified since
+        files.put(f"sarif/{f.repo_name}/{f.file_name}", sarif_text(f),
+                  mtime=max((run.end_time for run in f.runs), default=None))
 
 
 def write_people(files: Files, org: Org) -> None:

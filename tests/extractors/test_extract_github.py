@@ -146,13 +146,20 @@ def test_since_stops_pull_requests_and_finds_the_predecessor_deployment(tmp_path
     manifests = extract_github(_config(gh, per_page=1, repos=[REPO]), tmp_path / "landing", "run2", since)
     unit = read_manifest(manifests[0])
     counts = {f["stream"]: (f["records"], f["requests"]) for f in unit["files"]}
-    # newest-first PRs: #3 (07-05) then #2 (07-03, older than since: stop after that page)
-    assert counts["pull_requests"] == (2, 2)
+    # newest-first PRs: #3 (07-05) then #2 (07-03, older than since: stop after that page, and do
+    # not land #2 again: the run that set the cursor landed it)
+    assert counts["pull_requests"] == (1, 2)
+    assert next(f for f in unit["files"] if f["stream"] == "pull_requests")["already_landed"] == 1
     assert counts["reviews"] == (1, 1) and counts["pr_commits"] == (1, 1)
     # statuses of 106 and 105 (recent), then 104 (failed) and 103 (succeeded: the predecessor;
     # two statuses at per_page=1 = two pages); 102 and 101 are not requested
     assert counts["deployment_statuses"] == (5, 5)
     assert counts["repositories"] == (1, 1)
+    # every deployment is listed (six pages: the compares need the predecessor), but only 106 and
+    # 105 (created after since) land; the four older ones were landed by the run that set the cursor
+    deployments = next(f for f in unit["files"] if f["stream"] == "deployments")
+    assert (deployments["records"], deployments["requests"], deployments["already_landed"]) == (2, 6, 4)
+    assert [r["payload"]["id"] for r in read_landed(tmp_path / "landing", deployments["path"])] == [106, 105]
     compares = [f for f in unit["files"] if f["stream"] == "compares"][0]
     landed = read_landed(tmp_path / "landing", compares["path"])
     assert [(r["context"]["base"][0], r["context"]["head"][0]) for r in landed] == [("B", "E"), ("E", "D")]

@@ -134,7 +134,8 @@ def test_github_honours_each_repository_cursor(tmp_path: Path) -> None:
     files = _files(manifest)
     # PRs stop at the first page older than the repository's own since; only PR 3 is newer.
     assert files["reviews"]["records"] == 1 and files["pr_commits"]["records"] == 1
-    assert files["deployments"]["records"] == 6            # the deployment list is always whole
+    # the deployment list is always read whole, but lands only what is newer than since
+    assert (files["deployments"]["records"], files["deployments"]["already_landed"]) == (2, 4)
 
 
 def _sn_folder(root: Path, changes: list[dict]) -> Path:
