@@ -3,7 +3,8 @@
 Scale 1.0 is the demo: ~3,000 production changes a quarter. The demo's volumes grow linearly with
 scale, so a profile is a target number of production changes turned into a scale. A profile with
 `replicate_from` is not generated: it is that profile's landed evidence written `copies` times under
-distinct identities (flows/bench/replicate.py), and only load, floor and reconcile are timed.
+distinct identities (flows/bench/replicate.py), and only load, floor and reconcile are timed (with
+`daily`, also the day on top: incremental extraction from the cursors, load, incremental reconcile).
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class Profile:
     description: str
     replicate_from: str | None = None   # built from this profile's landing instead of generated
     copies: int = 1                     # ... written this many times (the original included)
+    months_back: int = 0                # copy k's dates moved back k * months_back months (history)
+    daily: bool = False                 # a replicated profile that also times the daily run on top
 
     @property
     def scale(self) -> float:
@@ -32,6 +35,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("L", 50_000, "a large SOC 2 company's quarter (issue 7: ~60k PRs, 30k tickets)"),
     Profile("XL", 500_000, "an enterprise quarter: L's landed evidence ten times, under distinct identities",
             replicate_from="L", copies=10),
+    Profile("H", 600_000, "three years of a large company: L's landed evidence as 12 quarters"
+            " (each copy 3 months earlier), with the daily run timed on top", replicate_from="L", copies=12,
+            months_back=3, daily=True),
 )}
 
 

@@ -18,6 +18,10 @@ per id) nor meet in the joins. Copy k renames, in contexts, payloads, URLs and m
   0 of the number becomes k, so `CHG0031585` -> `CHG3031585` still matches the pattern;
 - PagerDuty ids (`id`, `incident_id` that are not user references), Jira numeric issue ids.
 
+With `months_back` (profile H: 12 copies, 3 months apart) every date `YYYY-MM-DD` in copy k moves
+back k * months_back months, so the copies are earlier quarters of the same organization: the
+history a daily run sits on top of.
+
 People stay the same: the person directories (people CSV, ServiceNow/GitHub users and teams) are
 landed once, not copied. Lines are rewritten as bytes (no JSON parsing: the token rules apply to
 strings, number literals are recognised by their surroundings), read once and written to all n-1
@@ -27,6 +31,7 @@ Each copy's manifest gets a new run id (`<run_id>-xk`), paths, SHA-256 and recor
 """
 from __future__ import annotations
 
+import calendar
 import gzip
 import hashlib
 import json
@@ -69,6 +74,7 @@ class Plan:
     keep: frozenset[bytes] = frozenset()  # hex tokens of people, kept in every copy
     ticket_pattern: str | None = None   # [policy] ticket_key_pattern
     compresslevel: int = 6              # as extractors/core/landing.py writes
+    months_back: int = 0                # copy k's dates moved back k * months_back months (history)
 
 
 def _trie(words: list[bytes]) -> bytes:
@@ -112,6 +118,8 @@ class Remapper:
             self.tickets.append(re.compile(plan.ticket_pattern.encode()))
         self.ticket_full = re.compile(plan.ticket_pattern) if plan.ticket_pattern else None
         self.jira = re.compile(rb'"(?:id|issueId)":"(?P<jira>[0-9]+)"')
+        self.dates = re.compile(rb"(?<![0-9A-Za-z])(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+                                rb"(?![0-9])") if plan.months_back else None
         self.n = plan.copies - 1
         self._suffixes = [suffix(k).encode() for k in range(1, self.n + 1)]
         self._cache: dict[tuple[str, bytes], list[bytes]] = {}
@@ -138,14 +146,20 @@ class Remapper:
             return [token + f"X{k}".encode() for k in ks]
         if kind == "jira":
             return [str(int(token) + k * 10**9).encode() for k in ks]
+        if kind == "date":
+            return [_months_earlier(token, k * self.plan.months_back) for k in ks]
         return [self._ticket(token, k) for k in ks]
 
     def _ticket(self, key: bytes, k: int) -> bytes:
+        """Copies 1-9 write k over the number's leading 0; copies 10-18 write k - 9 over its
+        second digit, which must be 0 too (CHG0031585 -> CHG3031585, CHG0231585)."""
         digits = re.search(rb"[0-9]+(?=[^0-9]*$)", key)
-        if digits is None or digits.group()[0:1] != b"0" or k > 9:
+        at = 0 if k <= 9 else 1
+        if digits is None or digits.group()[:at + 1] != b"0" * (at + 1) or k > 18:
             raise ReplicationError(f"ticket key {key.decode()}: copy {k} cannot renumber it keeping its format"
-                                   " (its number must start with 0, at most 10 copies)")
-        new = key[:digits.start()] + str(k).encode() + key[digits.start() + 1:]
+                                   " (its number must start with 0, or 00 beyond 10 copies; at most 19 copies)")
+        start = digits.start() + at
+        new = key[:start] + str(k - 9 * at).encode() + key[start + 1:]
         if self.ticket_full and self.ticket_full.fullmatch(key.decode()) and not self.ticket_full.fullmatch(new.decode()):
             raise ReplicationError(f"ticket key {key.decode()} -> {new.decode()} no longer matches the ticket pattern")
         return new
@@ -168,6 +182,8 @@ class Remapper:
                 found.append((m.start(kind), 2 if kind == "repo" else 3, m.end(kind), kind, m.group(kind)))
         if system == "jira":
             found.extend((m.start("jira"), 0, m.end("jira"), "jira", m.group("jira")) for m in self.jira.finditer(line))
+        if self.dates is not None:
+            found.extend((m.start(), 1, m.end(), "date", m.group()) for m in self.dates.finditer(line))
         found.sort()
         kept, last = [], -1
         for start, _, end, kind, token in found:        # overlapping matches: the first one wins
@@ -199,6 +215,17 @@ class Remapper:
 
     def text(self, value: str, system: str, k: int) -> str:
         return self.copies(value.encode("utf-8"), system)[k - 1].decode("utf-8")
+
+
+def _months_earlier(date: bytes, months: int) -> bytes:
+    """`YYYY-MM-DD` moved back whole months, the day clamped to the month's length; the time of
+    day and zone that follow it are untouched, so a quarter's evidence lands in an earlier quarter."""
+    year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10])
+    index = year * 12 + month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    length = calendar.monthrange(year, month)[1]
+    return f"{year:04d}-{month:02d}-{min(day, length):02d}".encode()
 
 
 def _is_number(line: bytes, start: int, end: int) -> bool:
@@ -359,13 +386,16 @@ def people_tokens(landing: Path) -> frozenset[bytes]:
 
 
 def replicate(source: Path, dest: Path, copies: int, repos: list[str] | None = None,
-              ticket_pattern: str | None = None, workers: int | None = None, compresslevel: int = 6) -> dict:
+              ticket_pattern: str | None = None, workers: int | None = None, compresslevel: int = 6,
+              months_back: int = 0) -> dict:
     """Write `source`'s landed evidence into `dest` `copies` times (the original is copy 0).
 
-    `repos`: owner/name of the repositories to rename (default: every landed one). Returns the
-    figures of the replication (wall and CPU seconds, manifests, files, records, bytes written)."""
-    if not 1 <= copies <= 10:
-        raise ValueError(f"copies must be between 1 and 10 (ticket numbers keep their format), not {copies}")
+    `repos`: owner/name of the repositories to rename (default: every landed one). `months_back`:
+    copy k's dates (payloads, extraction times, manifests and cursors) are moved back k times that
+    many months, so 12 copies 3 months apart are 12 quarters of history. Returns the figures of
+    the replication (wall and CPU seconds, manifests, files, records, bytes written)."""
+    if not 1 <= copies <= 19:
+        raise ValueError(f"copies must be between 1 and 19 (ticket numbers keep their format), not {copies}")
     source, dest = Path(source), Path(dest)
     manifests = sorted(source.glob("*/_manifests/*.json"))
     if not manifests:
@@ -374,7 +404,7 @@ def replicate(source: Path, dest: Path, copies: int, repos: list[str] | None = N
         raise ValueError(f"{dest}: already holds landed manifests; replicate into a fresh folder")
     started, cpu = time.perf_counter(), _cpu()
     names = sorted({r.split("/", 1)[-1] for r in (repos if repos is not None else landed_repositories(source))})
-    plan = Plan(copies, tuple(names), people_tokens(source), ticket_pattern, compresslevel)
+    plan = Plan(copies, tuple(names), people_tokens(source), ticket_pattern, compresslevel, months_back)
     _init(plan)                                   # fails here, not in a worker, on a bad pattern
     private_dirs(dest, dest)
     by_size = sorted(manifests, key=lambda m: -sum(f.stat().st_size for f in _files(source, m)))

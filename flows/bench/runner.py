@@ -97,7 +97,7 @@ def generated_org(profile: Profile, seed: int, cache_root: Path) -> tuple[Path, 
 def prepare_replicated(profile: Profile, seed: int, cache_root: Path, reuse_run: bool = False,
                        memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> tuple[Workspace, list[dict]]:
     """A replicated profile (XL): the base profile's organization (generated once), its full
-    extraction (run once into `<cache>/<profile>-<seed>/source/`, cached: `extracted.json`), and a
+    extraction (run once into `<cache>/<base profile>-<seed>/source/`, cached: `extracted.json`), and a
     fresh `run/` whose landing is that extraction written `profile.copies` times and whose config
     lists every copy's repositories. Set-up, not timed: the `replicate` line reports its cost."""
     from flows import pipeline
@@ -113,7 +113,7 @@ def prepare_replicated(profile: Profile, seed: int, cache_root: Path, reuse_run:
         if not workspace.config_path.exists():
             raise ValueError(f"{workspace.run_dir}: no previous run to reuse; run the whole benchmark once first")
         return workspace, [generated]
-    source = Workspace(base_dir, home / "source")
+    source = Workspace(base_dir, base_dir / "source")      # shared by every profile replicated from it
     marker = source.run_dir / "extracted.json"
     if marker.exists():
         extracted = {**json.loads(marker.read_text(encoding="utf-8")), "cached": True}
@@ -136,7 +136,8 @@ def prepare_replicated(profile: Profile, seed: int, cache_root: Path, reuse_run:
     text = workspace.config_path.read_text(encoding="utf-8")
     workspace.config_path.write_text(replicated_config(text, repos, profile.copies), encoding="utf-8")
     config = load_config(workspace.config_path)
-    figures = replicate(landing, config.warehouse.landing, profile.copies, repos, config.policy.ticket_key_pattern)
+    figures = replicate(landing, config.warehouse.landing, profile.copies, repos, config.policy.ticket_key_pattern,
+                        months_back=profile.months_back)
     return workspace, [generated, {"stage": "replicate", "from": base.name, **figures,
                                    "source_extract_wall_s": extracted["wall_s"], "source_cached": extracted["cached"]}]
 
@@ -170,14 +171,16 @@ def stages(workspace: Workspace, profile: Profile | None = None) -> list[str]:
     from flows.config import load_config
     from reports.registry import REPORTS
 
-    if profile is not None and profile.replicate_from:   # landed already: no extraction, no daily run
-        return ["load", "floor", "reconcile"] + [f"report:{name}" for name in REPORTS]
-    config = load_config(workspace.config_path)
-    sources = pipeline.configured_sources(config)
-    return ([f"extract:{name}" for name in sources] + ["load", "floor", "reconcile"]
-            + [f"report:{name}" for name in REPORTS]
-            # the daily run on top: extract from the loaded cursors, load, incremental reconcile
-            + [f"extract_incremental:{name}" for name in sources] + ["load_day", "reconcile_incremental"])
+    replicated = profile is not None and bool(profile.replicate_from)   # landed already: no extraction
+    reports = [f"report:{name}" for name in REPORTS]
+    if replicated and not profile.daily:
+        return ["load", "floor", "reconcile"] + reports
+    sources = pipeline.configured_sources(load_config(workspace.config_path))
+    # the daily run on top: extract from the loaded cursors, load, incremental reconcile
+    day = [f"extract_incremental:{name}" for name in sources] + ["load_day", "reconcile_incremental"]
+    if replicated:
+        return ["load", "floor", "reconcile"] + reports + day
+    return [f"extract:{name}" for name in sources] + ["load", "floor", "reconcile"] + reports + day
 
 
 def bench(profile_name: str, seed: int = 7, cache_root: Path | None = None,

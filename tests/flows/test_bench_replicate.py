@@ -178,6 +178,28 @@ def test_a_ticket_number_that_cannot_keep_its_format_is_refused():
         _remapper().copies(b'{"number":"CHG1031585"}', "servicenow")
 
 
+def test_history_copies_move_every_date_back_a_quarter_each():
+    line = (b'{"extracted_at":"2026-08-31T10:00:00Z","payload":{"number":"CHG0031585","sys_created_on":'
+            b'"2026-05-31 23:59:59","start":"2026-11-30","branch":"release-2026-08-01x","n":20260831}}')
+    remap = Remapper(Plan(12, (), ticket_pattern=r"CHG[0-9]{7}", months_back=3))
+    copies = [json.loads(c) for c in remap.copies(line, "servicenow")]
+    assert len(copies) == 11
+    assert copies[0]["extracted_at"] == "2026-05-31T10:00:00Z"
+    assert copies[1]["payload"]["sys_created_on"] == "2025-11-30 23:59:59"     # 31 Nov -> 30 Nov
+    assert copies[10]["extracted_at"] == "2023-11-30T10:00:00Z"               # 11 quarters back
+    assert copies[2]["payload"]["start"] == "2026-02-28"
+    assert copies[0]["payload"]["branch"] == "release-2026-05-01x" and copies[0]["payload"]["n"] == 20260831
+    # tickets stay distinct beyond nine copies: the second digit carries copies 10 and 11
+    numbers = [c["payload"]["number"] for c in copies]
+    assert numbers[:2] == ["CHG1031585", "CHG2031585"] and numbers[9:] == ["CHG0131585", "CHG0231585"]
+    assert len(set(numbers) | {"CHG0031585"}) == 12
+
+
+def test_h_is_twelve_quarters_of_l_with_the_day_on_top(tmp_path):
+    h = get_profile("H")
+    assert (h.replicate_from, h.copies, h.months_back, h.daily) == ("L", 12, 3, True)
+
+
 def test_replicated_config_adds_each_copy_where_repositories_are_listed():
     text = ('[sources.github]\norg = "acme"\nrepos = ["acme/a", "acme/b"]\n\n'
             '[teams]\n"acme/a" = "web"\n\n[reports]\nout = "."\n')
