@@ -12,7 +12,13 @@ judged as (
         changes.change_id, changes.is_rollback, links.ticket_number, tickets.category,
         list(required.label order by required.position) filter (
             where required.field is not null
-              and not coalesce(regexp_matches(json_extract_string(to_json(tickets), '$.' || required.field), '\S'), false)
+              and not coalesce(regexp_matches(case required.field   -- the ticket fields the policy may name
+                      when 'short_description' then tickets.short_description when 'description' then tickets.description
+                      when 'justification' then tickets.justification
+                      when 'implementation_plan' then tickets.implementation_plan
+                      when 'risk_impact_analysis' then tickets.risk_impact_analysis
+                      when 'test_plan' then tickets.test_plan when 'backout_plan' then tickets.backout_plan
+                  end, '\S'), false)
         ) as missing,
         list(required.label order by required.position) filter (where required.field is not null) as fields,
         list(required.field order by required.position) filter (where required.field is not null)

@@ -4,16 +4,26 @@ changes as (select * from int_changes_in_period),
 links as (select * from int_changes_linked_to_tickets),
 tickets as (select * from int_tickets_categorized),
 params as (select * from eval_params),
+plans as (   -- each distinct plan text is matched once: the policy's patterns are not constants
+    select backout_plan,
+           coalesce(regexp_matches(backout_plan, '\S'), false) as has_plan,
+           [part.key for part in map_entries(params.rollback_plan_parts)
+            if not regexp_matches(coalesce(backout_plan, ''), part.value)] as missing
+    from (select distinct backout_plan from tickets
+          where sys_id in (select ticket_sys_id from links)) as texts
+    cross join params
+),
 judged as (
     select
         changes.change_id, changes.is_rollback, links.ticket_number, tickets.backout_plan,
-        coalesce(regexp_matches(tickets.backout_plan, '\S'), false) as has_plan,
-        [part.key for part in map_entries(params.rollback_plan_parts)
-         if not regexp_matches(coalesce(tickets.backout_plan, ''), part.value)] as missing
+        coalesce(plans.has_plan, false) as has_plan,
+        coalesce(plans.missing, [part.key for part in map_entries(params.rollback_plan_parts)
+                                 if not regexp_matches('', part.value)]) as missing
     from changes
     cross join params
     left join links using (change_id)
     left join tickets on tickets.sys_id = links.ticket_sys_id
+    left join plans on plans.backout_plan is not distinct from tickets.backout_plan
 ),
 evaluated as (
     select

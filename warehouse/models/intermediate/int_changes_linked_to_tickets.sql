@@ -36,7 +36,9 @@ primary_ticket as (
 -- §5: a production deployment with no ticket at deploy time, documented afterwards by an Emergency
 -- ticket that names it in its text (the change id, the deployment URL or a 7+ hex prefix of the
 -- deployed sha); the earliest such ticket becomes the primary one (CM-14 judges its 24 h deadline)
--- (each Emergency ticket's text and hex words are computed once, not once per change it is compared with)
+-- (each Emergency ticket's text and hex words are computed once; a pair is tested only when the
+-- ticket names the change's repository, URL folder or a sha prefix, so the test is not run for
+-- every change x ticket: each candidate set is a necessary condition of its exact test)
 emergency_tickets as (
     select number, sys_id, created_at, text,
            regexp_extract_all(text, '\b[0-9a-f]{7,40}\b') as hex_words
@@ -45,16 +47,40 @@ emergency_tickets as (
         from tickets where category = 'Emergency'
     )
 ),
+undocumented as (
+    select change_id, repo, sha, deployed_at, deployment_url,
+           regexp_replace(deployment_url, '/[^/]*$', '') as url_folder
+    from changes where change_id not in (select change_id from primary_ticket)
+),
+by_change_id as (   -- the text holds `<repo>@<deployment id>`: it holds `<repo>@`
+    select undocumented.change_id, tickets.sys_id
+    from (select distinct repo from undocumented) as repos
+    join emergency_tickets as tickets on contains(tickets.text, repos.repo || '@')
+    join undocumented on undocumented.repo = repos.repo
+    where contains(tickets.text, undocumented.change_id)
+),
+by_url as (         -- the text holds the deployment URL: it holds the URL's folder
+    select undocumented.change_id, tickets.sys_id
+    from (select distinct url_folder from undocumented where url_folder <> '') as folders
+    join emergency_tickets as tickets on contains(tickets.text, folders.url_folder)
+    join undocumented on undocumented.url_folder = folders.url_folder
+    where contains(tickets.text, undocumented.deployment_url)
+),
+by_sha as (         -- a hex word of the text is a prefix of the deployed sha
+    select undocumented.change_id, words.sys_id
+    from (select distinct sys_id, unnest(hex_words) as word from emergency_tickets) as words
+    join (select distinct length(word) as width
+          from (select unnest(hex_words) as word from emergency_tickets)) as widths
+        on length(words.word) = widths.width
+    join undocumented on left(undocumented.sha, widths.width) = words.word
+),
 later_documented as (
     select changes.change_id, tickets.number as ticket_key, tickets.sys_id as ticket_sys_id,
            'emergency ticket ' || tickets.number || ' naming the deployment (documented after it)' as place
-    from changes
-    join emergency_tickets as tickets
-        on tickets.created_at > changes.deployed_at
-        and (contains(tickets.text, changes.change_id)
-             or contains(tickets.text, changes.deployment_url)
-             or list_bool_or(list_transform(tickets.hex_words, lambda prefix: starts_with(changes.sha, prefix))))
-    where changes.change_id not in (select change_id from primary_ticket)
+    from (select * from by_change_id union select * from by_url union select * from by_sha) as candidates
+    join changes using (change_id)
+    join emergency_tickets as tickets on tickets.sys_id = candidates.sys_id
+    where tickets.created_at > changes.deployed_at
     qualify row_number() over (partition by changes.change_id order by tickets.created_at, tickets.number) = 1
 ),
 linked as (
