@@ -75,6 +75,8 @@ class Plan:
     ticket_pattern: str | None = None   # [policy] ticket_key_pattern
     compresslevel: int = 6              # as extractors/core/landing.py writes
     months_back: int = 0                # copy k's dates moved back k * months_back months (history)
+    day_after: str | None = None        # copy 0's records of this day on ("YYYY-MM-DD") held back ...
+    day_dest: str | None = None         # ... into this landing folder: the day a daily run loads
 
 
 def _trie(words: list[bytes]) -> bytes:
@@ -273,9 +275,12 @@ def replicate_unit(source: Path, dest: Path, manifest_path: Path) -> dict[str, i
     assert remap is not None, "call _init(plan) first"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     system, run_id, n = manifest["system"], manifest["run_id"], remap.n
-    for entry in manifest.get("files", []):                                  # copy 0
-        _copy(source / entry["path"], dest / entry["path"], dest)
-    _copy(manifest_path, dest / manifest_path.relative_to(source), dest)
+    if remap.plan.day_after:                                                 # copy 0, its last day apart
+        _hold_back_day(source, dest, Path(remap.plan.day_dest or ""), manifest_path, manifest, remap.plan)
+    else:                                                                    # copy 0
+        for entry in manifest.get("files", []):
+            _copy(source / entry["path"], dest / entry["path"], dest)
+        _copy(manifest_path, dest / manifest_path.relative_to(source), dest)
     copies = [_walk(manifest, lambda s, k=k: remap.text(s, system, k)) for k in range(1, n + 1)]
     files: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     stats = {"manifests": 1, "files": len(manifest.get("files", [])), "records": 0, "bytes": 0}
@@ -307,6 +312,90 @@ def replicate_unit(source: Path, dest: Path, manifest_path: Path) -> dict[str, i
         with private_open(target) as fh:
             fh.write(json.dumps(copy, ensure_ascii=False, indent=1).encode("utf-8"))
     return stats
+
+
+# when a landed record happened, by stream (dotted payload paths, first present wins); records of
+# other streams (repositories, compares, commit -> PR links, people) stay in the history
+_EVENT_TIME = {
+    ("github", "deployments"): ("created_at",), ("github", "deployment_statuses"): ("created_at",),
+    ("github", "pull_requests"): ("updated_at",), ("github", "reviews"): ("submitted_at",),
+    ("github", "pr_commits"): ("commit.committer.date",), ("github", "check_runs"): ("completed_at", "started_at"),
+    ("github", "workflow_runs"): ("updated_at",),
+    ("servicenow", "change_requests"): ("sys_updated_on",), ("servicenow", "approvals"): ("sys_updated_on",),
+    ("pagerduty", "incidents"): ("last_status_change_at", "created_at"), ("pagerduty", "log_entries"): ("created_at",),
+    ("sarif", "runs"): ("invocations.0.endTimeUtc",), ("k8s_audit", "events"): ("stageTimestamp",),
+}
+_DAY_BY_RUN = {("sarif", "results"): ("sarif", "runs")}    # results follow the run they belong to
+
+
+def _event_time(line: bytes, fields: tuple[str, ...]) -> str:
+    """The record's event time as `YYYY-MM-DD HH:MM:SS` ('' when it has none)."""
+    payload = json.loads(line).get("payload")
+    for field in fields:
+        value: Any = payload
+        for part in field.split("."):
+            value = value[int(part)] if isinstance(value, list) and part.isdigit() and int(part) < len(value) \
+                else value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, str) and len(value) >= 19:
+            return value[:10] + " " + value[11:19]
+    return ""
+
+
+def _hold_back_day(source: Path, dest: Path, day_root: Path, manifest_path: Path, manifest: dict, plan: Plan) -> None:
+    """Copy 0 with the records whose latest payload time is on or after `plan.day_after` moved to
+    a second manifest (`<run id>-day`) under `day_root`: the history is loaded first, the day on
+    top of it, as the day's extraction would have landed it. SARIF results go with their run."""
+    cutoff = plan.day_after + " 00:00:00"
+    system, run_id = manifest["system"], manifest["run_id"]
+    history, day = [], []
+    day_files: set[bytes] = set()
+    entries = sorted(manifest.get("files", []), key=lambda e: (system, e["stream"]) in _DAY_BY_RUN)
+    for entry in entries:
+        src = source / entry["path"]
+        if (system, entry["stream"]) in PEOPLE_STREAMS or not entry.get("records"):
+            _copy(src, dest / entry["path"], dest)
+            history.append(entry)
+            continue
+        lines_history, lines_day = [], []
+        with gzip.open(src, "rb") as fin:
+            for line in fin:
+                if (system, entry["stream"]) in _DAY_BY_RUN:
+                    moved = _scan_file(line) in day_files
+                else:
+                    fields = _EVENT_TIME.get((system, entry["stream"]))
+                    moved = bool(fields) and _event_time(line, fields) >= cutoff
+                    if moved and system == "sarif":
+                        day_files.add(_scan_file(line))
+                (lines_day if moved else lines_history).append(line)
+        day_path = f"{system}/{entry['stream']}/{run_id}-day/{Path(entry['path']).name}"
+        for lines, root, path, target in ((lines_history, dest, entry["path"], history),
+                                          (lines_day, day_root, day_path, day)):
+            if lines or target is history:
+                digest = _write_gzip(root / path, root, lines, plan.compresslevel)
+                target.append({**entry, "path": path, "sha256": digest, "records": len(lines)})
+    for root, files, rid in ((dest, history, run_id), (day_root, day, f"{run_id}-day")):
+        if not files and root is day_root:
+            continue
+        target = root / manifest_path.relative_to(source).parent / f"{rid}__{manifest_path.name.split('__', 1)[-1]}"
+        private_dirs(target.parent, root)
+        with private_open(target) as fh:
+            fh.write(json.dumps({**manifest, "run_id": rid, "files": files,
+                                 **({"quarantined": []} if root is day_root else {})},
+                                ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def _scan_file(line: bytes) -> bytes:
+    m = re.search(rb'"scan_file":"((?:[^"\\]|\\.)*)"', line)
+    return m.group(1) if m else b""
+
+
+def _write_gzip(path: Path, root: Path, lines: list[bytes], compresslevel: int) -> str:
+    private_dirs(path.parent, root)
+    with private_open(path) as raw:
+        hashing = _Hashing(raw)
+        with gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0, compresslevel=compresslevel) as gz:
+            gz.write(b"".join(lines))
+    return hashing.digest.hexdigest()
 
 
 def _walk(value: Any, fn) -> Any:
@@ -387,13 +476,15 @@ def people_tokens(landing: Path) -> frozenset[bytes]:
 
 def replicate(source: Path, dest: Path, copies: int, repos: list[str] | None = None,
               ticket_pattern: str | None = None, workers: int | None = None, compresslevel: int = 6,
-              months_back: int = 0) -> dict:
+              months_back: int = 0, day_after: str | None = None, day_dest: Path | None = None) -> dict:
     """Write `source`'s landed evidence into `dest` `copies` times (the original is copy 0).
 
     `repos`: owner/name of the repositories to rename (default: every landed one). `months_back`:
     copy k's dates (payloads, extraction times, manifests and cursors) are moved back k times that
-    many months, so 12 copies 3 months apart are 12 quarters of history. Returns the figures of
-    the replication (wall and CPU seconds, manifests, files, records, bytes written)."""
+    many months, so 12 copies 3 months apart are 12 quarters of history. `day_after`
+    ("YYYY-MM-DD") with `day_dest`: copy 0's records of that day and later go to `day_dest` as
+    their own manifests (the day a daily run loads on top). Returns the figures of the
+    replication (wall and CPU seconds, manifests, files, records, bytes written)."""
     if not 1 <= copies <= 19:
         raise ValueError(f"copies must be between 1 and 19 (ticket numbers keep their format), not {copies}")
     source, dest = Path(source), Path(dest)
@@ -404,7 +495,10 @@ def replicate(source: Path, dest: Path, copies: int, repos: list[str] | None = N
         raise ValueError(f"{dest}: already holds landed manifests; replicate into a fresh folder")
     started, cpu = time.perf_counter(), _cpu()
     names = sorted({r.split("/", 1)[-1] for r in (repos if repos is not None else landed_repositories(source))})
-    plan = Plan(copies, tuple(names), people_tokens(source), ticket_pattern, compresslevel, months_back)
+    if day_after and day_dest is None:
+        raise ValueError("day_after needs day_dest: where the held-back day is written")
+    plan = Plan(copies, tuple(names), people_tokens(source), ticket_pattern, compresslevel, months_back,
+                day_after, str(day_dest) if day_dest else None)
     _init(plan)                                   # fails here, not in a worker, on a bad pattern
     private_dirs(dest, dest)
     by_size = sorted(manifests, key=lambda m: -sum(f.stat().st_size for f in _files(source, m)))

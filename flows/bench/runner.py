@@ -136,10 +136,59 @@ def prepare_replicated(profile: Profile, seed: int, cache_root: Path, reuse_run:
     text = workspace.config_path.read_text(encoding="utf-8")
     workspace.config_path.write_text(replicated_config(text, repos, profile.copies), encoding="utf-8")
     config = load_config(workspace.config_path)
+    day = day_folder(workspace) if profile.daily else None
+    if day is not None:
+        shutil.rmtree(day, ignore_errors=True)
     figures = replicate(landing, config.warehouse.landing, profile.copies, repos, config.policy.ticket_key_pattern,
-                        months_back=profile.months_back)
+                        months_back=profile.months_back, day_dest=day,
+                        day_after=last_day(PERIOD) if day is not None else None)
     return workspace, [generated, {"stage": "replicate", "from": base.name, **figures,
                                    "source_extract_wall_s": extracted["wall_s"], "source_cached": extracted["cached"]}]
+
+
+def day_folder(workspace: Workspace) -> Path:
+    """Where a replicated profile keeps its held-back day until the `load_day` stage."""
+    return workspace.org_dir / "day"
+
+
+def last_day(period: str) -> str:
+    """The period's last day, YYYY-MM-DD: the day held back and loaded on top of the history."""
+    from datetime import timedelta
+
+    from warehouse.periods import parse_period
+
+    return (parse_period(period).end - timedelta(days=1)).date().isoformat()
+
+
+def before_day(workspace: Workspace, restore: bool) -> None:
+    """Keep the warehouse as it stands before the held-back day (`before-day.duckdb` beside the
+    run), or with `restore` put it back, so `--stage load_day --stage reconcile_incremental` times
+    the same day again on new code. Set-up, not timed."""
+    from flows.config import load_config
+
+    path = load_config(workspace.config_path).warehouse.path
+    kept = workspace.org_dir / "before-day.duckdb"
+    if restore:
+        if kept.exists():
+            Path(f"{path}.wal").unlink(missing_ok=True)
+            shutil.copyfile(kept, path)
+    else:
+        shutil.copyfile(path, kept)
+
+
+def release_day(workspace: Workspace) -> int:
+    """Move the held-back day's files and manifests into the run's landing (set-up, not timed)."""
+    from flows.config import load_config
+
+    day, moved = day_folder(workspace), 0
+    landing = load_config(workspace.config_path).warehouse.landing
+    for path in sorted(day.rglob("*")) if day.exists() else []:
+        if path.is_file():
+            target = landing / path.relative_to(day)
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.rename(target)
+            moved += 1
+    return moved
 
 
 def write_run_config(org_config: Path, run_dir: Path, memory_limit: str | None = None) -> None:
@@ -173,13 +222,11 @@ def stages(workspace: Workspace, profile: Profile | None = None) -> list[str]:
 
     replicated = profile is not None and bool(profile.replicate_from)   # landed already: no extraction
     reports = [f"report:{name}" for name in REPORTS]
-    if replicated and not profile.daily:
-        return ["load", "floor", "reconcile"] + reports
+    if replicated:   # with `daily`: the held-back last day loaded on top, then reconciled incrementally
+        return ["load", "floor", "reconcile"] + reports + (["load_day", "reconcile_incremental"] if profile.daily else [])
     sources = pipeline.configured_sources(load_config(workspace.config_path))
     # the daily run on top: extract from the loaded cursors, load, incremental reconcile
     day = [f"extract_incremental:{name}" for name in sources] + ["load_day", "reconcile_incremental"]
-    if replicated:
-        return ["load", "floor", "reconcile"] + reports + day
     return [f"extract:{name}" for name in sources] + ["load", "floor", "reconcile"] + reports + day
 
 
@@ -224,6 +271,9 @@ def _timed(workspace: Workspace, only: list[str] | None, stages_only: list[str] 
             continue                               # XL: reports only when named (--only): not targets
         if only and stage.startswith("report:") and stage not in only and stage.split(":", 1)[1] not in only:
             continue
+        if stage == "load_day" and profile is not None and profile.replicate_from:
+            before_day(workspace, restore=bool(stages_only))
+            release_day(workspace)
         try:
             line = run_stage(stage, workspace)
         except RuntimeError as exc:

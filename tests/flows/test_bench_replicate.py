@@ -20,7 +20,7 @@ from flows.bench.replicate import (
     ReplicationError,
     replicated_config,
 )
-from flows.bench.runner import Workspace, prepare_replicated, run_stage, stages
+from flows.bench.runner import Workspace, day_folder, prepare_replicated, release_day, run_stage, stages
 from flows.config import load_config
 from warehouse.load import file_sha256
 
@@ -28,12 +28,20 @@ COPIES = 3
 T3 = Profile("T3", 450, "the test profile's landing three times", replicate_from="T", copies=COPIES)
 
 
+TD = Profile("TD", 300, "T as two quarters with its last day held back", replicate_from="T", copies=2,
+             months_back=3, daily=True)
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("bench")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench")
+
+
+@pytest.fixture(scope="module")
+def runs(cache):
     replica, setup = prepare_replicated(T3, 7, cache)
     generated, replicated = setup
-    original = Workspace(cache / "T-7", cache / "T3-7" / "source")   # T's extraction, cached by the set-up
+    original = Workspace(cache / "T-7", cache / "T-7" / "source")   # T's extraction, cached by the set-up
     print(json.dumps(replicated))
     lines = {name: {stage: run_stage(stage, ws) for stage in ("load", "reconcile")}
              for name, ws in (("original", original), ("replica", replica))}
@@ -210,3 +218,53 @@ def test_replicated_config_adds_each_copy_where_repositories_are_listed():
     assert parsed["sources"]["github"]["repos"] == ["acme/a", "acme/b", "acme/a-x1", "acme/b-x1", "acme/a-x2", "acme/b-x2"]
     assert parsed["teams"] == {"acme/a": "web", "acme/a-x1": "web", "acme/a-x2": "web"}
     assert parsed["reports"] == {"out": "."}
+
+
+# -- history with a day on top (profile H's method on T) -------------------------------------------
+
+def _results(workspace: Workspace, run_id: str) -> list[tuple]:
+    config = load_config(workspace.config_path)
+    con = duckdb.connect(str(config.warehouse.path), read_only=True)
+    try:
+        return sorted(con.execute("select control_id, subject_type, subject_id, status, reason from control_results"
+                                  " where run_id = ?", [run_id]).fetchall())
+    finally:
+        con.close()
+
+
+def _manifest_records(folder) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for manifest in folder.glob("*/_manifests/*.json"):
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        for f in data["files"]:
+            key = f"{data['system']}/{f['stream']}"
+            counts[key] = counts.get(key, 0) + f["records"]
+    return counts
+
+
+def test_a_held_back_day_loads_on_the_history_and_reconciles_as_a_full_run(cache):
+    history, setup = prepare_replicated(TD, 7, cache)
+    original = _manifest_records(cache / "T-7" / "source" / "landing")
+    day = _manifest_records(day_folder(history))
+    # the day is the quarter's last day: new deployments, statuses, PRs and tickets, not re-sends
+    assert all(day.get(k, 0) > 0 for k in ("github/deployments", "github/deployment_statuses",
+                                           "github/pull_requests", "servicenow/change_requests")), day
+    assert sum(day.values()) < sum(original.values()) / 20
+    assert stages(history, TD)[-2:] == ["load_day", "reconcile_incremental"]
+    run_stage("load", history)
+    assert run_stage("reconcile", history)["changes"] > 0
+    assert release_day(history) > 0 and not list(day_folder(history).rglob("*.json"))
+    assert run_stage("load_day", history)["records"] == sum(day.values())
+    incremental = run_stage("reconcile_incremental", history)
+    full = run_stage("reconcile", history)
+    got, want = _results(history, incremental["run_id"]), _results(history, full["run_id"])
+    assert got == want and incremental["changes"] == full["changes"]
+    # copy 1 is the quarter before: its deployments fall in 2026Q2
+    con = duckdb.connect(str(load_config(history.config_path).warehouse.path), read_only=True)
+    try:
+        months = dict(con.execute("select strftime(created_at, '%Y-%m') as m, count(*) from stg_github__deployments"
+                                  " where repo like '%-x1' group by all").fetchall())
+    finally:
+        con.close()
+    in_q2 = sum(n for month, n in months.items() if month in ("2026-03", "2026-04", "2026-05", "2026-06"))  # 03: baselines
+    assert in_q2 > 0.97 * sum(months.values()) and not {"2026-08", "2026-09"} & set(months), months
