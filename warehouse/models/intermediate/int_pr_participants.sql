@@ -1,9 +1,17 @@
 -- Everyone who wrote a PR: its author, the authors and committers of its commits and the
 -- co-authors named in `Co-authored-by:` trailers. A person is keyed by person_id when the
 -- directory resolves them, else by the raw login/e-mail, so unknown people still compare.
+-- Only the PRs of the period's changes (int_changes_linked_to_prs): the controls read no other, and
+-- the cost follows the period, not the years of PRs behind it.
 with
-prs as (select * from int_pull_requests_unioned where merged_at is not null),
-pr_commits as (select * from int_pr_commits_unioned),
+in_scope as (select distinct source_system, repo, number from int_changes_linked_to_prs),
+prs as (
+    select * from int_pull_requests_unioned
+    where merged_at is not null and (source_system, repo, number) in (select * from in_scope)
+),
+pr_commits as (
+    select * from int_pr_commits_unioned where (source_system, repo, pr_number) in (select * from in_scope)
+),
 identities as (select * from int_people_identities),
 raw_participants as (
     select source_system, repo, number as pr_number, 'author' as role, author_login as login, null as email from prs

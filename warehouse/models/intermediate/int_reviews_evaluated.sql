@@ -1,7 +1,12 @@
--- Every review of a merged PR, judged as of the merge (DESIGN rule 2).
+-- Every review of a merged PR of the period's changes (int_changes_linked_to_prs: the controls read
+-- no other), judged as of the merge (DESIGN rule 2).
 with
-reviews as (select * from int_reviews_unioned),
-prs as (select * from int_pull_requests_unioned where merged_at is not null),
+in_scope as (select distinct source_system, repo, number from int_changes_linked_to_prs),
+reviews as (select * from int_reviews_unioned where (source_system, repo, pr_number) in (select * from in_scope)),
+prs as (
+    select * from int_pull_requests_unioned
+    where merged_at is not null and (source_system, repo, number) in (select * from in_scope)
+),
 participants as (select * from int_pr_participants),
 identities as (select * from int_people_identities),
 keyed as (
