@@ -303,8 +303,9 @@ def test_since_stops_merge_requests_and_compares_only_new_changes(tmp_path: Path
     since = datetime(2026, 7, 4, 12, tzinfo=timezone.utc)
     manifest = read_manifest(extract_gitlab(_config(gl, projects=[REPO], per_page=1), tmp_path / "landing", "r8", since)[0])
     counts = {f["stream"]: (f["records"], f["requests"]) for f in manifest["files"]}
-    # newest-first MRs: !3 (07-05) then !2 (07-03, older than since: stop after that page)
-    assert counts["merge_requests"] == (2, 2)
+    # newest-first MRs: !3 (07-05) then !2 (07-03, older than since: stop after that page, and do
+    # not land !2 again: the run that set the cursor landed it)
+    assert counts["merge_requests"] == (1, 2)
     assert counts["mr_notes"] == (0, 1) and counts["mr_commits"] == (1, 1)
     assert counts["deployments"] == (5, 5)            # always whole: the predecessor is known
     assert counts["compares"] == (1, 1)               # only B -> A (succeeded 07-05)
