@@ -79,7 +79,8 @@ def test_parameters_rebuild_only_the_models_that_name_them(con):
     # another period: the models bounded by the period are rebuilt; with no deployments their rows
     # stay the same (none), so nothing that reads them is
     write_parameters(con, Config(), parse_period("2026Q2"), datetime(2026, 11, 3, tzinfo=timezone.utc))
-    assert set(build_models(con, reuse=True)) == {"int_changes_in_period", "int_business_days_numbered"}
+    assert set(build_models(con, reuse=True)) == {"int_changes_in_period", "int_changes_sequenced",
+                                                  "int_business_days_numbered"}
     # a policy table (sensitive path globs): the shared glob matches, not the files they match
     con.execute("insert into sensitive_path_patterns values ('auth', 'x/**', '^x/.*$')")
     assert build_models(con, reuse=True) == ["int_change_files_matched"]

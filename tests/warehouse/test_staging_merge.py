@@ -74,6 +74,9 @@ def _landed(con) -> dict[str, int]:
             "rowid = (select min(r.rowid) from raw.sarif__results r, (select * from raw.sarif__runs where rowid = 0) u"
             " where r._run_id = u._run_id and r._context ->> 'scan_file' = u._context ->> 'scan_file'"
             " and r._context ->> 'run_index' = u._context ->> 'run_index')", LATER),
+        "audit events re-read": _reland(con, "k8s_audit__events", "rowid < 3", LATER),
+        "incident log entries changed": _reland(con, "pagerduty__log_entries", "rowid < 3", LATER,
+                                                "json_merge_patch(_payload, '{\"type\": \"annotate_log_entry\"}')"),
         "tickets changed": _reland(con, "servicenow__change_requests", "rowid < 3", LATER,
                                    "json_merge_patch(_payload, '{\"short_description\": \"edited\"}')"),
     }
@@ -92,7 +95,8 @@ def _same_as_rebuilt(con, name: str) -> None:
 def test_the_merged_models_are_the_large_keyed_ones():
     assert {"stg_github__pull_requests", "stg_github__reviews", "stg_github__pull_request_labels",
             "stg_github__compare_commits", "stg_github__compare_files", "stg_sarif__scan_findings",
-            "stg_servicenow__change_requests"} <= set(MERGED)
+            "stg_servicenow__change_requests", "stg_sarif__scans", "stg_k8s_audit__runtime_changes",
+            "stg_pagerduty__log_entries"} <= set(MERGED)
     assert MERGED["stg_github__commit_pulls"].mode == "union"
     assert MERGED["stg_github__compares"].key == ("repo", "base_sha", "head_sha")
 

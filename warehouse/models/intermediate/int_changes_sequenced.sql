@@ -1,9 +1,22 @@
--- Every successful production deployment over all fetched history, with its predecessor in the
--- same repository: the predecessor bounds the change set; the first one is a baseline.
+-- Successful production deployments with their predecessor in the same repository: the
+-- predecessor bounds the change set; a repository's first one is a baseline. Only what the period
+-- needs: from each repository's last deployment before the period start on (the predecessor of
+-- its first one in the period), so years of history are not re-sequenced every day.
 with
-deployments as (select * from int_deployments_succeeded where is_production and succeeded_at is not null),
-compares as (select * from int_compares_unioned),
 params as (select * from eval_params),
+all_deployments as (select * from int_deployments_succeeded where is_production and succeeded_at is not null),
+before_period as (
+    select repo, max(succeeded_at) as since
+    from all_deployments cross join params
+    where succeeded_at < params.period_start
+    group by repo
+),
+deployments as (
+    select all_deployments.* from all_deployments
+    left join before_period using (repo)
+    where before_period.since is null or all_deployments.succeeded_at >= before_period.since
+),
+compares as (select * from int_compares_unioned),
 sequenced as (
     select
         *,

@@ -4,6 +4,7 @@
 -- resource_kind = objectRef.resource[/subresource]. environment, actor_kind and the configured
 -- service come from the extraction context (cluster config); service falls back to the object's
 -- app.kubernetes.io/name or app label, then to the object name.
+-- merge key: event_id
 with
 source as (
     select _extracted_at,
@@ -30,6 +31,7 @@ latest as (
     select * from source
     qualify row_number() over (partition by p.auditID order by _extracted_at desc) = 1
 ),
+documents as (select p.auditID as event_id, _extracted_at from source),
 final as (
     select
         p.auditID as event_id,
@@ -46,7 +48,8 @@ final as (
         json_object('cluster', c.cluster, 'line', c.line, 'api_group', p.objectRef.apiGroup,
                     'api_version', p.objectRef.apiVersion, 'impersonated_user', p.impersonatedUser.username,
                     'user_agent', p.userAgent, 'source_ips', p.sourceIPs, 'request_uri', p.requestURI,
-                    'response_code', p.responseStatus.code, 'images', coalesce(images, [])) as detail
+                    'response_code', p.responseStatus.code, 'images', coalesce(images, [])) as detail,
+        _extracted_at
     from latest
 )
 select * from final

@@ -2,6 +2,7 @@
 -- versionControlProvenance[0] (repositoryUri -> owner/name, revisionId); scanned_at from
 -- invocations[0].endTimeUtc (else its startTimeUtc). count_results counts the results landed
 -- with that same extraction of the run.
+-- merge key: scan_file, run_index
 with
 runs as (
     select _run_id, _extracted_at,
@@ -22,6 +23,7 @@ result_counts as (
           from raw.sarif__results)
     group by all
 ),
+documents as (select c.scan_file, c.run_index, _extracted_at from runs),
 final as (
     select
         latest_runs.c.scan_file, latest_runs.p.tool.driver.name as tool_name, latest_runs.c.run_index,
@@ -30,7 +32,8 @@ final as (
         latest_runs.p.versionControlProvenance[1].revisionId as commit_sha,
         try_cast(coalesce(latest_runs.p.invocations[1].endTimeUtc, latest_runs.p.invocations[1].startTimeUtc)
                  as timestamptz) as scanned_at,
-        coalesce(result_counts.count_results, 0) as count_results
+        coalesce(result_counts.count_results, 0) as count_results,
+        latest_runs._extracted_at
     from latest_runs
     left join result_counts
         on result_counts._run_id = latest_runs._run_id
