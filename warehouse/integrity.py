@@ -150,14 +150,18 @@ def _deleted(where: str, genesis_kind: str, genesis_at: str) -> str:
 
 
 def file_rows(con: duckdb.DuckDBPyConnection, table: str, files: Iterable[str] | None = None,
-              scheme: int = ROW_HASH_SCHEME, exclude: Iterable[str] = ()) -> dict[str, tuple[int, str]]:
+              scheme: int = ROW_HASH_SCHEME, exclude: Iterable[str] = (),
+              after_rowid: int | None = None) -> dict[str, tuple[int, str]]:
     """Landing file -> (raw rows, hash over those rows in line order, by row hash `scheme`), for
-    `files` or every file but `exclude`."""
+    `files` or every file but `exclude`. `after_rowid`: the files' rows all lie above it (a load's
+    own rows), so years of earlier rows are not scanned."""
     where, params = "", []
     if files is not None:
         where, params = "where _landing_file in (select unnest(?))", [sorted(files)]
     elif exclude:
         where, params = "where _landing_file not in (select unnest(?))", [sorted(exclude)]
+    if after_rowid is not None:
+        where += (" and" if where else "where") + f" rowid > {int(after_rowid)}"
     rows = con.execute(
         f"select _landing_file, count(*), sha256(string_agg(sha256({_ROW_SCHEMES[scheme]}), '' order by _line_no)) "
         f"from {table} {where} group by 1", params).fetchall()
@@ -178,8 +182,10 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection) -> dict[int, tuple[int, str]
     return {us: (count, digest) for us, count, digest in rows}
 
 
-def _manifest_entries(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[dict]:
-    """Loaded manifests (raw._manifests rows) with, per landing file, the hash of its raw rows."""
+def _manifest_entries(con: duckdb.DuckDBPyConnection, where: str, params: list,
+                      after_rowid: dict[str, int] | None = None) -> list[dict]:
+    """Loaded manifests (raw._manifests rows) with, per landing file, the hash of its raw rows
+    (`after_rowid`: table -> the last rowid before this load, when the rows are the load's own)."""
     rows = con.execute(
         f"select manifest_path, manifest_sha256, system, unit, run_id, files::varchar, epoch_us(loaded_at) "
         f"from raw._manifests {where} order by manifest_path", params).fetchall()
@@ -193,8 +199,9 @@ def _manifest_entries(con: duckdb.DuckDBPyConnection, where: str, params: list) 
                         "loaded_at_us": loaded_us, "files": listed})
     hashed: dict[str, tuple[int, str]] = {}
     for table, paths in wanted.items():
-        if table:
-            hashed.update(file_rows(con, table, paths, scheme=ROW_HASH_SCHEME))
+        if table and (after_rowid is None or table in after_rowid):   # else: the load appended none
+            hashed.update(file_rows(con, table, paths, scheme=ROW_HASH_SCHEME,
+                                    after_rowid=(after_rowid or {}).get(table)))
     for entry in entries:
         entry["files"] = [{"path": f["path"], "stream": f["stream"], "sha256": f["sha256"],
                            "records": f.get("records", 0), "rows": hashed.get(f["path"], (0, _EMPTY))[0],
@@ -215,9 +222,10 @@ def _load_detail(con: duckdb.DuckDBPyConnection, entries: list[dict]) -> dict:
             "quarantine": {str(us): list(quarantine[us]) for us in times if us in quarantine}}
 
 
-def record_load(con: duckdb.DuckDBPyConnection, loaded_at: datetime) -> str:
-    """The run record of the load that just inserted manifests with this `loaded_at` (same transaction)."""
-    entries = _manifest_entries(con, "where loaded_at = ?", [loaded_at])
+def record_load(con: duckdb.DuckDBPyConnection, loaded_at: datetime, after_rowid: dict[str, int] | None = None) -> str:
+    """The run record of the load that just inserted manifests with this `loaded_at` (same
+    transaction); `after_rowid`: table -> its last rowid before the load's rows were appended."""
+    entries = _manifest_entries(con, "where loaded_at = ?", [loaded_at], after_rowid)
     return append_record(con, "load", _load_detail(con, entries))
 
 

@@ -110,6 +110,9 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
     checkpoint("load.before_transaction")
     con.execute("begin transaction")
     try:
+        # each table's last rowid before this load: the run record hashes only the rows above it
+        before = {table: con.execute(f"select coalesce(max(rowid), -1) from {table}").fetchone()[0]
+                  for table in by_table}
         for table, files in by_table.items():
             _append_files(con, table, files, landing_root)
             checkpoint("load.after_table")
@@ -120,7 +123,7 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
             "insert into raw._manifests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows_manifest
         )
         checkpoint("load.after_manifests")
-        record_load(con, loaded_at)  # the chained run record: files, counts, hashes of the rows just added
+        record_load(con, loaded_at, before)  # the chained run record: files, counts, hashes of the rows just added
         checkpoint("load.before_commit")
         con.execute("commit")
     except Exception:
