@@ -14,12 +14,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from flows import pipeline
-from flows.config import load_config
-from flows.demo import generate
 from extractors.registry import raw_table_name
 from warehouse.incremental import carry_forward_plan, dependencies
 from warehouse.runner import load_controls
 from warehouse.schema import connect
+from tests.conftest import loaded_demo
 
 PERIOD = "2026Q3"
 EVALUATED_AT = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -52,12 +51,7 @@ def _digests(con, run_id: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def day_one(tmp_path_factory):
-    out = tmp_path_factory.mktemp("incremental")
-    generate(out, seed=11, scale=0.05)
-    config = load_config(out / "changetrail.toml")
-    for name in pipeline.configured_sources(config):
-        pipeline.extract_source(config, name, pipeline.new_run_id(), full_refresh=True)
-    pipeline.load(config)
+    config = loaded_demo(tmp_path_factory.mktemp("incremental"), seed=11)
     day_zero = pipeline.reconcile(config, PERIOD, evaluated_at=EVALUATED_AT)
     for name in DAY_SOURCES:
         pipeline.extract_source(config, name, pipeline.new_run_id())

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows import pipeline
-from flows.config import load_config
-from flows.demo import generate
+from tests.conftest import loaded_demo
 from warehouse import merge
 from warehouse.integrity import append_record
 from warehouse.models import build_models, model_files
@@ -27,12 +25,7 @@ MERGED = {name: merge.merge_spec(name, sql) for name, (_, sql) in model_files(("
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    out = tmp_path_factory.mktemp("merge")
-    generate(out, seed=5, scale=0.05)
-    config = load_config(out / "changetrail.toml")
-    for name in pipeline.configured_sources(config):
-        pipeline.extract_source(config, name, pipeline.new_run_id(), full_refresh=True)
-    pipeline.load(config)
+    config = loaded_demo(tmp_path_factory.mktemp("merge"), seed=5)
     with connect(config.warehouse.path) as con:
         build_models(con, layers=("staging",), reuse=True)
     return config.warehouse.path
