@@ -117,8 +117,11 @@ def extract_gitlab_project(
             if fetch_project:
                 ex.run(PROJECT, [ctx])
 
-            # 1. deployments (status embedded)
-            deployments = ex.run(DEPLOYMENTS, [ctx], params=paged, keep=_deployment_fields)
+            # 1. deployments (status embedded). Listed whole (the predecessor must be known); those
+            # created and updated before `since` were landed by the run that set the cursor
+            deployments = ex.run(DEPLOYMENTS, [ctx], params=paged, keep=_deployment_fields,
+                                 land=None if since is None
+                                 else lambda p: at_or_after(p.get("updated_at") or p.get("created_at"), since))
 
             # 2. merge requests; approvals, notes and commits of the merged ones
             mrs = ex.run(MERGE_REQUESTS, [ctx], params=paged, since=since, keep=_mr_fields)

@@ -307,6 +307,8 @@ def test_since_stops_merge_requests_and_compares_only_new_changes(tmp_path: Path
     # not land !2 again: the run that set the cursor landed it)
     assert counts["merge_requests"] == (1, 2)
     assert counts["mr_notes"] == (0, 1) and counts["mr_commits"] == (1, 1)
-    assert counts["deployments"] == (5, 5)            # always whole: the predecessor is known
+    # listed whole (the predecessor is known), landed only when updated since: 105 (07-05)
+    assert counts["deployments"] == (1, 5)
+    assert next(f for f in manifest["files"] if f["stream"] == "deployments")["already_landed"] == 4
     assert counts["compares"] == (1, 1)               # only B -> A (succeeded 07-05)
     assert manifest["cursors"] == {"merge_requests": "2026-07-05T00:00:00Z"}
