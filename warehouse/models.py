@@ -86,7 +86,9 @@ def build_models(
     """Create the models of `layers` in dependency order; returns the names (re)built.
 
     Layers named in `materialize` become tables: staging once per build parses the raw JSON, the
-    intermediate models that controls read many times are computed once. The entity unions stay
+    intermediate models that controls read many times are computed once. A staging model that
+    declares a merge key (warehouse/merge.py) is kept as `staged.<name>` behind a view and, with
+    `reuse`, merged from the raw rows appended since its last build instead of rebuilt. The entity unions stay
     views. With `reuse`, a model whose inputs digest (its SQL, the output digests of the models it
     reads, the state of the raw tables and the parameter values it names) equals the one recorded
     at its last build is kept as it is; without, every model is rebuilt. A table's output digest

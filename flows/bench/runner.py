@@ -174,6 +174,7 @@ def before_day(workspace: Workspace, restore: bool) -> None:
             shutil.copyfile(kept, path)
     else:
         shutil.copyfile(path, kept)
+        os.chmod(kept, 0o600)          # evidence, like the warehouse it copies: owner only
 
 
 def release_day(workspace: Workspace) -> int:
