@@ -208,6 +208,29 @@ class ApiClient:
         counted in `not_modified`, not `requests_made`, as it does not use the rate limit.
         """
         target = self.url_for(url, params)
+        return self.send(str(target), lambda: self._http.get(target, headers=headers),
+                         not_modified=bool(headers and "If-None-Match" in headers))
+
+    def post(self, url: str | httpx.URL, json: Any, *,
+             settle: Callable[[httpx.Response], float | None] | None = None,
+             fail: Callable[[str, int | None, str, type[ExtractionError]], ExtractionError] | None = None,
+             ) -> httpx.Response:
+        """POST a JSON body to `url`, retried like `get`; `settle` and `fail` as in `send`."""
+        target = self.url_for(url)
+        return self.send(str(target), lambda: self._http.post(target, json=json), settle=settle, fail=fail)
+
+    def send(self, target: str, call: Callable[[], httpx.Response], *, not_modified: bool = False,
+             settle: Callable[[httpx.Response], float | None] | None = None,
+             fail: Callable[[str, int | None, str, type[ExtractionError]], ExtractionError] | None = None,
+             ) -> httpx.Response:
+        """The one retry loop of every request: `call()` until a 2xx (or, with `not_modified`, a
+        304), retrying transport errors, 5xx and rate limits with back-off up to `max_retries`.
+
+        `settle(response)` judges a 2xx: None when it is the answer, else the seconds to wait before
+        asking again (a 200 that refuses in its body: GraphQL's RATE_LIMITED). `fail(url, status,
+        detail, kind)` builds the exception (default: this system, the URL and the status).
+        """
+        fail = fail or (lambda url, status, detail, kind: kind(self.system, url, status, detail))
         attempt = 0
         while True:
             if self._wait_before_next > 0:
@@ -216,35 +239,36 @@ class ApiClient:
                 self.sleep(wait)
             try:
                 self.requests_made += 1
-                response = self._http.get(target, headers=headers)
+                response = call()
             except httpx.TransportError as exc:
                 if attempt >= self.max_retries:
-                    raise ExtractionError(
-                        self.system, str(target), None,
-                        f"{type(exc).__name__} after {attempt + 1} attempts",
-                    ) from None
-                self._pause(self._backoff(attempt), str(target), type(exc).__name__)
+                    raise fail(target, None, f"{type(exc).__name__} after {attempt + 1} attempts",
+                               ExtractionError) from None
+                self._pause(self._backoff(attempt), target, type(exc).__name__)
                 attempt += 1
                 continue
-            status = response.status_code
-            if status == 304 and headers and "If-None-Match" in headers:
+            status, url = response.status_code, str(response.url)
+            if status == 304 and not_modified:
                 self.requests_made -= 1
                 self.not_modified += 1
                 return response
+            why = f"HTTP {status}"
             if status < 300:
-                self._note_exhausted_window(response)
-                return response
-            wait = self._rate_limit_wait(response, attempt)
-            if wait is None and status in RETRYABLE_STATUSES:
-                wait = self._backoff(attempt)
-            if wait is None:
-                raise HttpStatusError(self.system, str(response.url), status, _error_message(response))
+                wait = settle(response) if settle is not None else None
+                if wait is None:
+                    self._note_exhausted_window(response)
+                    return response
+                why += ", refused in the body"
+            else:
+                wait = self._rate_limit_wait(response, attempt)
+                if wait is None and status in RETRYABLE_STATUSES:
+                    wait = self._backoff(attempt)
+                if wait is None:
+                    raise fail(url, status, _error_message(response), HttpStatusError)
             if attempt >= self.max_retries:
-                raise ExtractionError(
-                    self.system, str(response.url), status,
-                    f"gave up after {attempt + 1} attempts: {_error_message(response)}",
-                )
-            self._pause(wait, str(response.url), f"HTTP {status}")
+                raise fail(url, status, f"gave up after {attempt + 1} attempts: {_error_message(response)}",
+                           ExtractionError)
+            self._pause(wait, url, why)
             attempt += 1
 
     # -- waiting ------------------------------------------------------------------------------

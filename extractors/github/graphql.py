@@ -34,15 +34,12 @@ from extractors.core import (
     ApiClient,
     Extraction,
     ExtractionError,
-    HttpStatusError,
     Record,
     Stream,
     parse_timestamp,
 )
 from extractors.core.client import (
-    RETRYABLE_STATUSES,
     SECONDARY_LIMIT_WAIT,
-    _error_message,
 )
 from extractors.core.landing import utc_now_iso
 from extractors.github.graphql_queries import (
@@ -75,46 +72,27 @@ PULL_REQUEST = Stream(
 
 
 def post_graphql(client: ApiClient, query: str, variables: Mapping[str, Any], what: str) -> tuple[dict, str]:
-    """POST one GraphQL document; (body, endpoint). Retries like `ApiClient.get` (5xx, transport
-    errors, rate limits - GraphQL's primary limit answers 200 with a RATE_LIMITED error)."""
+    """POST one GraphQL document; (body, endpoint). Retried by `ApiClient.post` like any request
+    (5xx, transport errors, rate limits); GraphQL's primary limit answers 200 with a RATE_LIMITED
+    error, which waits for the window's reset and asks again."""
     endpoint = graphql_endpoint(client.base_url)
-    payload = {"query": query, "variables": dict(variables)}
-    attempt = 0
-    while True:
-        if client._wait_before_next > 0:
-            wait, client._wait_before_next = client._wait_before_next, 0.0
-            client.sleep(wait)
+    answer: dict[str, Any] = {}
+
+    def settle(response: httpx.Response) -> float | None:
         try:
-            client.requests_made += 1
-            response = client._http.post(endpoint, json=payload)
-        except httpx.TransportError as exc:
-            if attempt >= client.max_retries:
-                raise _error(endpoint, what, None, f"{type(exc).__name__} after {attempt + 1} attempts") from None
-            client._pause(client._backoff(attempt), endpoint, type(exc).__name__)
-            attempt += 1
-            continue
-        status = response.status_code
-        wait = client._rate_limit_wait(response, attempt)
-        body: Any = None
-        if status < 300:
-            try:
-                body = response.json()
-            except ValueError:
-                raise _error(endpoint, what, status, "the response is not JSON") from None
-            if not isinstance(body, dict):
-                raise _error(endpoint, what, status, f"expected a JSON object, got {type(body).__name__}")
-            if not _rate_limited(body):
-                client._note_exhausted_window(response)
-                return body, endpoint
-            wait = client._reset_wait(response) or SECONDARY_LIMIT_WAIT
-        elif wait is None and status in RETRYABLE_STATUSES:
-            wait = client._backoff(attempt)
-        if wait is None:
-            raise _error(endpoint, what, status, _error_message(response), HttpStatusError)
-        if attempt >= client.max_retries:
-            raise _error(endpoint, what, status, f"gave up after {attempt + 1} attempts")
-        client._pause(wait, endpoint, f"HTTP {status}" + (" RATE_LIMITED" if body else ""))
-        attempt += 1
+            body = response.json()
+        except ValueError:
+            raise _error(endpoint, what, response.status_code, "the response is not JSON") from None
+        if not isinstance(body, dict):
+            raise _error(endpoint, what, response.status_code, f"expected a JSON object, got {type(body).__name__}")
+        if _rate_limited(body):
+            return client._reset_wait(response) or SECONDARY_LIMIT_WAIT
+        answer["body"] = body
+        return None
+
+    client.post(endpoint, {"query": query, "variables": dict(variables)}, settle=settle,
+                fail=lambda _url, status, detail, kind: _error(endpoint, what, status, detail, kind))
+    return answer["body"], endpoint
 
 
 def extract_pull_requests_graphql(
