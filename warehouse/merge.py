@@ -35,8 +35,10 @@ from dataclasses import dataclass
 import duckdb
 
 SCHEMA = "staged"
+CHANGES = "merge_changes"     # per merged table: the rows its last merge removed or added
 STATE = "model_merges"
 _KEYED = re.compile(r"^--\s*merge key:\s*([a-z0-9_, ]+?)\s*$", re.M)
+_INPUTS = re.compile(r"^--\s*merge inputs:\s*([a-z0-9_, ]+?)\s*$", re.M)
 _UNION = re.compile(r"^--\s*merge:\s*union\s*$", re.M)
 _RAW = re.compile(r"\braw\.([a-z0-9_]+)\b")
 _FINAL = re.compile(r"select\s+\*\s+from\s+final\s*;?\s*$", re.I)
@@ -44,24 +46,33 @@ _FINAL = re.compile(r"select\s+\*\s+from\s+final\s*;?\s*$", re.I)
 
 @dataclass(frozen=True)
 class MergeSpec:
-    mode: str                 # "key" or "union"
+    mode: str                 # "key" or "union" (staging), "inputs" (intermediate)
     key: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
 
 
-def merge_spec(name: str, sql: str) -> MergeSpec | None:
+def merge_spec(name: str, sql: str, layer: str = "staging") -> MergeSpec | None:
     """The model's merge declaration, checked; None for a model rebuilt whole."""
     keyed, union = _KEYED.search(sql), _UNION.search(sql)
     if not keyed and not union:
         return None
-    where = f"staging/{name}.sql"
+    where = f"{layer}/{name}.sql"
+    if layer != "staging":
+        inputs = _INPUTS.search(sql)
+        if union or not inputs:
+            raise ValueError(f"{where}: an intermediate model merges by `merge key` and `merge inputs`")
+        return MergeSpec("inputs", _names(keyed.group(1)), _names(inputs.group(1)))
     if not _FINAL.search(sql):
         raise ValueError(f"{where}: a merged model must end with `select * from final`")
     if union:
         return MergeSpec("union")
     if not re.search(r"\bdocuments\s+as\s*\(", sql):
         raise ValueError(f"{where}: `merge key` needs a CTE `documents` (key columns, _extracted_at)")
-    key = tuple(c.strip() for c in keyed.group(1).split(",") if c.strip())
-    return MergeSpec("key", key)
+    return MergeSpec("key", _names(keyed.group(1)))
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.split(",") if c.strip())
 
 
 def view_sql(name: str, spec: MergeSpec, source: str | None = None) -> str:
@@ -76,8 +87,13 @@ def sql_digest(sql: str) -> str:
 
 def state_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {SCHEMA}")
+    con.execute(f"create schema if not exists {CHANGES}")
     con.execute(f"create table if not exists {STATE} (name VARCHAR PRIMARY KEY, sql_digest VARCHAR,"
                 " watermarks JSON, retentions BIGINT, row_count BIGINT, hash_sum HUGEINT)")
+    # `changes`: {"from", "to"} output digests the change log leads between; `inputs`: the input
+    # digests an intermediate merge last read (both added after the first version)
+    con.execute(f"alter table {STATE} add column if not exists changes JSON")
+    con.execute(f"alter table {STATE} add column if not exists inputs JSON")
 
 
 def _retentions(con: duckdb.DuckDBPyConnection) -> int:
@@ -114,7 +130,9 @@ def build_full(con: duckdb.DuckDBPyConnection, name: str, sql: str, spec: MergeS
     con.execute(f"create or replace table {SCHEMA}.{name} as {sql}")
     con.execute(f"create or replace view {name} as {view_sql(name, spec)}")
     rows, total = _sums(con, f"select * from {name}")
-    con.execute(f"insert or replace into {STATE} values (?, ?, ?, ?, ?, ?)",
+    con.execute(f"drop table if exists {CHANGES}.{name}")   # no change log: what reads it rebuilds whole
+    con.execute(f"insert or replace into {STATE} (name, sql_digest, watermarks, retentions, row_count, hash_sum,"
+                " changes, inputs) values (?, ?, ?, ?, ?, ?, null, null)",
                 [name, sql_digest(sql), json.dumps(marks), retentions, rows, total])
     return digest_of(con, name, rows, total)
 
@@ -133,6 +151,7 @@ def build_delta(con: duckdb.DuckDBPyConnection, name: str, sql: str, spec: Merge
     before, rows, total = con.execute(
         f"select watermarks, row_count, hash_sum from {STATE} where name = ?", [name]).fetchone()
     before = json.loads(before or "{}")
+    previous = digest_of(con, name, rows, total)
     marks, retentions = _watermarks(con, sql), _retentions(con)
     delta = _RAW.sub(lambda m: f"(select * from raw.{m.group(1)} where rowid > {int(before.get(m.group(1), -1))})"
                                f" as {m.group(1)}", sql)
@@ -141,29 +160,123 @@ def build_delta(con: duckdb.DuckDBPyConnection, name: str, sql: str, spec: Merge
         con.execute("create or replace temp table _delta_new as select distinct * from _delta_rows"
                     f" except select * from {SCHEMA}.{name}")
         added = _sums(con, "select * from _delta_new")
+        con.execute(f"create or replace table {CHANGES}.{name} as select * from _delta_new")
         con.execute(f"insert into {SCHEMA}.{name} select * from _delta_new")
         removed = (0, 0)
     else:
         key = spec.key
-        on = lambda a, b: " and ".join(f"{a}.{k} is not distinct from {b}.{k}" for k in key)  # noqa: E731
         cols = ", ".join(key)
         documents = _FINAL.sub(f"select {cols}, max(_extracted_at) as _extracted_at from documents group by all", delta)
         con.execute(f"create or replace temp table _delta_documents as {documents}")
         con.execute(
             f"create or replace temp table _delta_winners as select d.* from _delta_documents as d"
             f" left join (select {cols}, max(_extracted_at) as _extracted_at from {SCHEMA}.{name} as s"
-            f"            semi join _delta_documents as d on {on('s', 'd')} group by all) as e on {on('d', 'e')}"
-            f" where e._extracted_at is null or d._extracted_at >= e._extracted_at")
-        removed = _sums(con, f"select * exclude (_extracted_at) from {SCHEMA}.{name} as s"
-                             f" semi join _delta_winners as w on {on('s', 'w')}")
-        con.execute(f"delete from {SCHEMA}.{name} as s using _delta_winners as w where {on('s', 'w')}")
+            f"            semi join _delta_documents as d on {_on(key, 's', 'd')} group by all) as e"
+            f" on {_on(key, 'd', 'e')} where e._extracted_at is null or d._extracted_at >= e._extracted_at")
+        con.execute(f"create or replace table {CHANGES}.{name} as select * exclude (_extracted_at)"
+                    f" from {SCHEMA}.{name} as s semi join _delta_winners as w on {_on(key, 's', 'w')}")
+        removed = _sums(con, f"select * from {CHANGES}.{name}")
+        con.execute(f"delete from {SCHEMA}.{name} as s using _delta_winners as w where {_on(key, 's', 'w')}")
         con.execute("create or replace temp table _delta_new as select r.* from _delta_rows as r"
-                    f" semi join _delta_winners as w on {on('r', 'w')}")
+                    f" semi join _delta_winners as w on {_on(key, 'r', 'w')}")
         added = _sums(con, "select * exclude (_extracted_at) from _delta_new")
+        con.execute(f"insert into {CHANGES}.{name} select * exclude (_extracted_at) from _delta_new")
         con.execute(f"insert into {SCHEMA}.{name} select * from _delta_new")
     rows, total = rows - removed[0] + added[0], int(total) - removed[1] + added[1]
-    con.execute(f"update {STATE} set watermarks = ?, retentions = ?, row_count = ?, hash_sum = ? where name = ?",
-                [json.dumps(marks), retentions, rows, total, name])
+    digest = digest_of(con, name, rows, total)
+    con.execute(f"update {STATE} set watermarks = ?, retentions = ?, row_count = ?, hash_sum = ?, changes = ?"
+                " where name = ?", [json.dumps(marks), retentions, rows, total,
+                                    json.dumps({"from": previous, "to": digest}), name])
     for temp in ("_delta_rows", "_delta_new", "_delta_documents", "_delta_winners"):
         con.execute(f"drop table if exists {temp}")
-    return digest_of(con, name, rows, total)
+    return digest
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _on(key: tuple[str, ...], a: str, b: str) -> str:
+    return " and ".join(f"{a}.{k} is not distinct from {b}.{k}" for k in key)
+
+
+# intermediate models merged by key ---------------------------------------------------------------
+
+def build_keyed(con: duckdb.DuckDBPyConnection, name: str, sql: str, spec: MergeSpec,
+                sources: dict[str, list[tuple[str, str | None]]], outputs: dict[str, str], fixed: str,
+                reuse: bool) -> str:
+    """An intermediate model declaring `merge key` and `merge inputs`: recompute only the keys whose
+    input rows the inputs' last merges removed or added (inside the caller's transaction).
+
+    The declaration is a promise the SQL keeps: every output row carries the key of the input rows
+    it comes from, and a key's rows depend only on the merge inputs' rows with that key and on the
+    model's other inputs. `sources` names, per merge input, the models it reads rows from (an
+    entity union: its staging models with their system, the union's `source_system`); `fixed` is
+    the digest of everything else the model reads. The model is rebuilt whole on the first build,
+    without `reuse`, when `fixed` changed, or when a source changed without a change log leading
+    from the digest this model last read to the current one (a full rebuild, two merges since, a
+    model that is not merged)."""
+    state_table(con)
+    current = {src: outputs[src] for merge_input in spec.inputs for src, _ in sources[merge_input]}
+    row = con.execute(f"select sql_digest, inputs, row_count, hash_sum from {STATE} where name = ?",
+                      [name]).fetchone()
+    stored = con.execute("select count(*) from duckdb_tables() where schema_name = 'main' and table_name = ?",
+                         [name]).fetchone()[0]
+    changed = (_changed_sources(con, spec, sources, json.loads(row[1] or "{}"), current)
+               if reuse and stored and row and row[0] == fixed else None)
+    if changed is None:
+        con.execute(f"create or replace table {name} as {sql}")
+        rows, total = _sums(con, f"select * from {name}")
+        con.execute(f"drop table if exists {CHANGES}.{name}")
+        con.execute(f"insert or replace into {STATE} (name, sql_digest, watermarks, retentions, row_count, hash_sum,"
+                    " changes, inputs) values (?, ?, null, null, ?, ?, null, ?)",
+                    [name, fixed, rows, total, json.dumps(current)])
+        return digest_of(con, name, rows, total)
+    rows, total = row[2], int(row[3])
+    previous = digest_of(con, name, rows, total)
+    key = spec.key
+    cols = ", ".join(key)
+    # an entity union's rows carry their system as `source_system`, as the union view adds it
+    parts = [f"select {_literal(system) + ' as source_system, ' if system else ''}* from {CHANGES}.{src}"
+             for src, system in changed] or [f"select {cols} from {name} where false"]
+    union = " union all by name ".join(parts)
+    con.execute(f"create or replace temp table _merge_keys as select distinct {cols} from ({union})")
+    inputs = re.compile(r"\b(" + "|".join(map(re.escape, spec.inputs)) + r")\b")
+    keyed_sql = inputs.sub(lambda m: f"(select * from {m.group(1)} as _i semi join _merge_keys as _k"
+                                     f" on {_on(key, '_i', '_k')})", re.sub(r"--[^\n]*", "", sql))
+    con.execute(f"create or replace table {CHANGES}.{name} as select * from {name} as s"
+                f" semi join _merge_keys as k on {_on(key, 's', 'k')}")
+    removed = _sums(con, f"select * from {CHANGES}.{name}")
+    con.execute(f"delete from {name} as s using _merge_keys as k where {_on(key, 's', 'k')}")
+    con.execute(f"create or replace temp table _keyed_new as {keyed_sql}")
+    added = _sums(con, "select * from _keyed_new")
+    con.execute(f"insert into {CHANGES}.{name} select * from _keyed_new")
+    con.execute(f"insert into {name} select * from _keyed_new")
+    rows, total = rows - removed[0] + added[0], total - removed[1] + added[1]
+    digest = digest_of(con, name, rows, total)
+    con.execute(f"update {STATE} set row_count = ?, hash_sum = ?, inputs = ?, changes = ? where name = ?",
+                [rows, total, json.dumps(current), json.dumps({"from": previous, "to": digest}), name])
+    for temp in ("_merge_keys", "_keyed_new"):
+        con.execute(f"drop table if exists {temp}")
+    return digest
+
+
+def _changed_sources(con: duckdb.DuckDBPyConnection, spec: MergeSpec, sources: dict[str, list[tuple[str, str | None]]],
+                     seen: dict[str, str], current: dict[str, str]) -> list[tuple[str, str | None]] | None:
+    """The sources whose change logs lead from what the model last read to what they hold now;
+    None when one changed otherwise (or the set of sources is not the one last read)."""
+    if set(seen) != set(current):
+        return None
+    changed = []
+    for merge_input in spec.inputs:
+        for src, system in sources[merge_input]:
+            if seen[src] == current[src]:
+                continue
+            log = con.execute(f"select changes from {STATE} where name = ?", [src]).fetchone()
+            log = json.loads(log[0]) if log and log[0] else {}
+            present = con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+                                  [CHANGES, src]).fetchone()[0]
+            if not present or log.get("from") != seen[src] or log.get("to") != current[src]:
+                return None
+            changed.append((src, system))
+    return changed

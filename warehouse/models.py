@@ -111,10 +111,12 @@ def build_models(
     built = []
     for name in _ordered(models):
         kind = "table" if layer_of[name] in materialize else "view"
-        spec = merge.merge_spec(name, models[name]) if layer_of[name] == "staging" else None
+        spec = merge.merge_spec(name, models[name], layer_of[name]) if layer_of[name] in LAYERS else None
         if spec and kind == "table":
-            kind = "merged"                         # staged.<name>, merged from new raw rows; a view in main
-        relation = "view" if kind == "merged" else kind
+            # staging: staged.<name>, merged from new raw rows, a view in main; intermediate: a
+            # table whose keys the inputs' merges touched are recomputed
+            kind = "merged" if spec.mode != "inputs" else "keyed"
+        relation = "view" if kind == "merged" else "table" if kind == "keyed" else kind
         digest = state.digest(name, kind, models[name], outputs)
         before = recorded.get(name, (None, None, None))
         if reuse and existing.get(name) == relation and before[2] == kind and before[0] == digest:
@@ -128,6 +130,12 @@ def build_models(
                 delta = reuse and before[2] == kind and existing.get(name) == relation
                 outputs[name] = (merge.build_delta if delta and merge.can_merge(con, name, models[name])
                                  else merge.build_full)(con, name, models[name], spec)
+            elif kind == "keyed":
+                fixed = state.digest(name, kind, models[name],
+                                     {m: d for m, d in outputs.items() if m not in spec.inputs})
+                outputs[name] = merge.build_keyed(
+                    con, name, models[name], spec, {i: _sources(i, layer_of) for i in spec.inputs}, outputs, fixed,
+                    reuse and before[2] == kind and existing.get(name) == relation)
             else:
                 sql = merge.view_sql(name, spec, source=models[name]) if spec else models[name]
                 con.execute(f"create or replace {kind} {name} as {sql}")
@@ -141,6 +149,16 @@ def build_models(
         existing[name] = relation
         built.append(name)
     return built
+
+
+def _sources(merge_input: str, layer_of: dict[str, str]) -> list[tuple[str, str | None]]:
+    """The models an intermediate merge input reads rows from: an entity union's staging models
+    with their system, else the input itself."""
+    if layer_of.get(merge_input) != "entities":
+        return [(merge_input, None)]
+    entity = merge_input.removeprefix("int_").removesuffix("_unioned")
+    return [(name, match.group(1)) for name in sorted(layer_of)
+            if (match := _STAGING_NAME.match(name)) and match.group(2) == entity and layer_of[name] == "staging"]
 
 
 def relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -172,6 +172,7 @@ def before_day(workspace: Workspace, restore: bool) -> None:
         if kept.exists():
             Path(f"{path}.wal").unlink(missing_ok=True)
             shutil.copyfile(kept, path)
+            os.sync()                  # the copy's writeback must not slow the timed stages after it
     else:
         shutil.copyfile(path, kept)
         os.chmod(kept, 0o600)          # evidence, like the warehouse it copies: owner only

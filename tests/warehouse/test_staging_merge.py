@@ -1,14 +1,19 @@
-"""Merged staging tables (warehouse/merge.py) equal a rebuild from every raw row.
+"""Merged staging tables and keyed intermediate models (warehouse/merge.py) equal a rebuild from
+every raw row.
 
 A generated organization is extracted, loaded and built; then raw rows land as later extractions
 would: documents re-sent unchanged, documents changed (a PR's labels all removed, a compare with
 fewer files and commits, a scan file scanned again with fewer results), new associations, and an
 extraction older than the stored one, which must not win. After a build with reuse, every merged
 model must hold exactly the rows its SQL gives over all raw rows, with the output digest a full
-fingerprint would give, and only the delta was parsed.
+fingerprint would give, and only the delta was parsed; every intermediate model merged by key
+must hold the rows its SQL gives over the merged staging tables, having recomputed only the keys
+the staging merges touched.
 """
 from __future__ import annotations
 
+
+from datetime import datetime, timezone
 
 import pytest
 
@@ -16,18 +21,24 @@ from tests.conftest import loaded_demo
 from warehouse import merge
 from warehouse.integrity import append_record
 from warehouse.models import build_models, model_files
+from warehouse.periods import parse_period
+from warehouse.runner import write_parameters
 from warehouse.schema import connect
 
 LATER, EARLIER = "interval '3 days'", "interval '-30 days'"
 MERGED = {name: merge.merge_spec(name, sql) for name, (_, sql) in model_files(("staging",)).items()
           if merge.merge_spec(name, sql)}
+KEYED = {name: merge.merge_spec(name, sql, "intermediate")
+         for name, (_, sql) in model_files(("intermediate",)).items()
+         if merge.merge_spec(name, sql, "intermediate")}
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     config = loaded_demo(tmp_path_factory.mktemp("merge"), seed=5)
     with connect(config.warehouse.path) as con:
-        build_models(con, layers=("staging",), reuse=True)
+        write_parameters(con, config, parse_period("2026Q3"), datetime(2026, 11, 2, tzinfo=timezone.utc))
+        build_models(con, reuse=True)
     return config.warehouse.path
 
 
@@ -74,6 +85,12 @@ def _landed(con) -> dict[str, int]:
                                                 "json_merge_patch(_payload, '{\"type\": \"annotate_log_entry\"}')"),
         "tickets changed": _reland(con, "servicenow__change_requests", "rowid < 3", LATER,
                                    "json_merge_patch(_payload, '{\"short_description\": \"edited\"}')"),
+        "a ticket recategorized": _reland(con, "servicenow__change_requests", "rowid = 7", LATER,
+                                          "json_merge_patch(_payload, '{\"type\": \"emergency\"}')"),
+        "approvals changed": _reland(con, "servicenow__approvals", "rowid < 3", LATER,
+                                     "json_merge_patch(_payload, '{\"state\": \"rejected\"}')"),
+        "deployments re-sent": _reland(con, "github__deployments", "rowid between 3 and 5", LATER,
+                                       "json_merge_patch(_payload, '{\"environment\": \"staging\"}')"),
     }
 
 
@@ -82,6 +99,16 @@ def _same_as_rebuilt(con, name: str) -> None:
     stored = con.execute(f"select * from {name} order by all").fetchall()
     rebuilt = con.execute(f"{merge.view_sql(name, MERGED[name], source=sql)} order by all").fetchall()
     assert stored == rebuilt, f"{name}: merged rows differ from a rebuild"
+    rows, total = merge._sums(con, f"select * from {name}")
+    recorded = con.execute("select output_digest from model_builds where name = ?", [name]).fetchone()[0]
+    assert recorded == merge.digest_of(con, name, rows, total), f"{name}: maintained digest drifted"
+
+
+def _keyed_same_as_rebuilt(con, name: str) -> None:
+    sql = model_files(("intermediate",))[name][1]
+    stored = con.execute(f"select * from {name} order by all").fetchall()
+    rebuilt = con.execute(f"select * from ({sql}) order by all").fetchall()
+    assert stored == rebuilt, f"{name}: keyed merge differs from a rebuild"
     rows, total = merge._sums(con, f"select * from {name}")
     recorded = con.execute("select output_digest from model_builds where name = ?", [name]).fetchone()[0]
     assert recorded == merge.digest_of(con, name, rows, total), f"{name}: maintained digest drifted"
@@ -98,20 +125,35 @@ def test_the_merged_models_are_the_large_keyed_ones():
 
 def test_a_delta_merge_equals_a_rebuild(warehouse, monkeypatch):
     parsed: list[str] = []
-    delta = merge.build_delta
+    delta, keyed = merge.build_delta, merge.build_keyed
+    recomputed: dict[str, int] = {}
 
     def spy(con, name, sql, spec):
         parsed.append(name)
         return delta(con, name, sql, spec)
+
+    def keyed_spy(con, name, *args):
+        digest = keyed(con, name, *args)
+        recomputed[name] = con.execute(f"select count(*) from {merge.CHANGES}.{name}").fetchone()[0]
+        return digest
     monkeypatch.setattr(merge, "build_delta", spy)
+    monkeypatch.setattr(merge, "build_keyed", keyed_spy)
     with connect(warehouse) as con:
         landed = _landed(con)
         assert all(landed.values()), landed
-        before = {name: con.execute(f"select count(*) from {name}").fetchone()[0] for name in MERGED}
-        built = build_models(con, layers=("staging",), reuse=True)
+        before = {name: con.execute(f"select count(*) from {name}").fetchone()[0] for name in {**MERGED, **KEYED}}
+        built = build_models(con, reuse=True)
         assert set(parsed) == set(built) & set(MERGED) and "stg_github__pull_requests" in parsed
         for name in MERGED:
             _same_as_rebuilt(con, name)
+        assert set(recomputed) == set(KEYED)
+        for name in KEYED:
+            _keyed_same_as_rebuilt(con, name)
+            # only the touched keys: their old and new rows make the change log, not the table
+            assert 0 < recomputed[name] < before[name] / 4, (name, recomputed[name], before[name])
+        assert con.execute("select count(*) from int_ticket_approvals_resolved where state = 'rejected'"
+                           " and sys_id in (select sys_id from stg_servicenow__approvals where state = 'rejected')"
+                           ).fetchone()[0] >= 3
         # the changes are visible: removed labels gone, the stale title did not win, fewer files
         assert con.execute("select count(*) from stg_github__pull_requests where title = 'retitled'").fetchone()[0] == 3
         assert con.execute("select count(*) from stg_github__pull_requests where title = 'stale'").fetchone()[0] == 0
@@ -122,7 +164,31 @@ def test_a_delta_merge_equals_a_rebuild(warehouse, monkeypatch):
             < before["stg_sarif__scan_findings"]
         # nothing new: nothing rebuilt, nothing parsed
         parsed.clear()
-        assert build_models(con, layers=("staging",), reuse=True) == [] and parsed == []
+        assert build_models(con, reuse=True) == [] and parsed == []
+
+
+def test_a_keyed_model_rebuilds_whole_when_what_is_not_keyed_changed(warehouse, monkeypatch):
+    """A parameter (the ticket categories), or a source rebuilt without a change log, leaves no
+    key-wise path: the model is rebuilt from all rows, and still equals its SQL."""
+    whole: list[str] = []
+    create = merge._sums
+
+    def spy(con, query):
+        if query.startswith("select * from int_"):
+            whole.append(query.split()[-1])
+        return create(con, query)
+    monkeypatch.setattr(merge, "_sums", spy)
+    with connect(warehouse) as con:
+        con.execute("update ticket_categories set category = 'Normal' where category = 'Emergency'")
+        assert "int_tickets_categorized" in build_models(con, reuse=True)
+        assert whole == ["int_tickets_categorized"]
+        _keyed_same_as_rebuilt(con, "int_tickets_categorized")
+        whole.clear()
+        con.execute("delete from model_merges where name = 'stg_servicenow__approvals'")  # no change log
+        _reland(con, "servicenow__approvals", "rowid = 4", LATER, "json_merge_patch(_payload, '{\"state\": \"x\"}')")
+        assert "int_ticket_approvals_resolved" in build_models(con, reuse=True)
+        assert whole == ["int_ticket_approvals_resolved"]
+        _keyed_same_as_rebuilt(con, "int_ticket_approvals_resolved")
 
 
 def test_retention_or_a_changed_model_rebuilds_whole(warehouse):
@@ -146,4 +212,8 @@ def test_a_merged_model_must_declare_its_documents():
         merge.merge_spec("stg_x__y", "-- merge key: id\nwith final as (select 1 as id) select * from final")
     with pytest.raises(ValueError, match="select \\* from final"):
         merge.merge_spec("stg_x__y", "-- merge: union\nselect 1")
+    with pytest.raises(ValueError, match="merge inputs"):
+        merge.merge_spec("int_x", "-- merge key: id\nselect 1 as id", "intermediate")
+    assert merge.merge_spec("int_x", "-- merge key: a, b\n-- merge inputs: int_y_unioned\nselect 1", "intermediate") \
+        == merge.MergeSpec("inputs", ("a", "b"), ("int_y_unioned",))
     assert merge.merge_spec("stg_x__y", "-- a comment\nselect 1") is None

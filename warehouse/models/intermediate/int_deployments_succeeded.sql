@@ -1,4 +1,7 @@
 -- Every deployment with the time of its first `success` status and its environment class.
+-- Merged per deployment (warehouse/merge.py): a day recomputes the deployments it touched.
+-- merge key: source_system, deployment_id
+-- merge inputs: int_deployments_unioned, int_deployment_statuses_unioned
 with
 deployments as (select * from int_deployments_unioned),
 statuses as (select * from int_deployment_statuses_unioned),

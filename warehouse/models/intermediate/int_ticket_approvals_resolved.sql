@@ -1,4 +1,7 @@
 -- Approval records of change requests, with the approver resolved to a person and their roles.
+-- Merged per approval record (warehouse/merge.py): a day recomputes the approvals it touched.
+-- merge key: source_system, sys_id
+-- merge inputs: int_approvals_unioned
 with
 approvals as (select * from int_approvals_unioned),
 identities as (select * from int_people_identities),

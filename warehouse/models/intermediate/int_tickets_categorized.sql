@@ -1,6 +1,9 @@
 -- Change requests with their SOC2-CHG-001 §1 category.
 -- Recognition per ticket system from the policy (config policy.categories.<system>, table ticket_categories):
 -- type -> Standard/Normal/Emergency; a Normal change with one of the system's major_risks is Major.
+-- Merged per ticket (warehouse/merge.py): a day recomputes the tickets it touched.
+-- merge key: source_system, sys_id
+-- merge inputs: int_change_requests_unioned
 with
 tickets as (select * from int_change_requests_unioned),
 rules as (select * from ticket_categories),
