@@ -12,11 +12,9 @@ from typing import Any, Callable
 
 import duckdb
 import pytest
-from warehouse.models import staging_sql
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REALDATA = (REPO_ROOT / ".." / "shared" / "realdata").resolve()
-STAGING_DIR = REPO_ROOT / "warehouse" / "models" / "staging"
 
 
 @pytest.fixture
@@ -38,13 +36,13 @@ def write_json(root: Path, relpath: str, body: Any) -> Path:
 def staging_connection(landing: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse: raw tables, the landed records, and every staging view."""
     from warehouse.load import load_landing
+    from warehouse.models import build_models
     from warehouse.schema import create_schema
 
     con = duckdb.connect()
     create_schema(con)
     load_landing(con, landing)
-    for sql_file in sorted(STAGING_DIR.glob("*.sql")):
-        con.execute(f"create or replace view {sql_file.stem} as {staging_sql(sql_file.stem)}")
+    build_models(con, layers=("staging",), materialize=())  # views, in dependency order
     return con
 
 

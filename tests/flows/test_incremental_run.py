@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -65,7 +66,10 @@ def _records(manifest: dict, stream: str) -> int:
 
 def _staged(config: Config, view: str, column: str) -> tuple[int, int]:
     con = duckdb.connect(str(config.warehouse.path), read_only=True)
-    con.execute(f"create temp view {view} as {staging_sql(view)}")
+    sql = staging_sql(view)
+    for staged in sorted(set(re.findall(r"\bstg_[a-z0-9_]+\b", re.sub(r"--[^\n]*", "", sql))) - {view}):
+        con.execute(f"create temp view {staged} as {staging_sql(staged)}")   # staging it reads
+    con.execute(f"create temp view {view} as {sql}")
     try:
         return con.execute(f"select count(*), count(distinct {column}) from {view}").fetchone()
     finally:

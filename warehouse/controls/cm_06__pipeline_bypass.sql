@@ -58,20 +58,25 @@ pipeline as (
     left join ci_runs using (change_id)
 ),
 -- release-branch half --------------------------------------------------------------------------
+-- (each sha is matched to PR numbers first, then to the PRs: joined the other way round, every
+-- PR commit and association of the history would meet its PR before the subjects filter them)
+sha_prs as materialized (
+    select subjects.change_id, subjects.repo, pr_commits.pr_number
+    from subjects join pr_commits on pr_commits.repo = subjects.repo and pr_commits.sha = subjects.sha
+    union all
+    select subjects.change_id, subjects.repo, association.pr_number
+    from subjects join association on association.repo = subjects.repo and association.sha = subjects.sha
+),
 pr_carriers as (
     -- merged PRs into a release branch whose merge commit, head or commits hold the deployed sha
     select subjects.change_id, prs.number, prs.base_ref
-    from subjects join prs on prs.repo = subjects.repo and subjects.sha in (prs.merge_commit_sha, prs.head_sha)
+    from subjects join prs on prs.repo = subjects.repo and prs.merge_commit_sha = subjects.sha
     union all
     select subjects.change_id, prs.number, prs.base_ref
-    from subjects
-    join pr_commits on pr_commits.repo = subjects.repo and pr_commits.sha = subjects.sha
-    join prs on prs.repo = subjects.repo and prs.number = pr_commits.pr_number
+    from subjects join prs on prs.repo = subjects.repo and prs.head_sha = subjects.sha
     union all
-    select subjects.change_id, prs.number, prs.base_ref
-    from subjects
-    join association on association.repo = subjects.repo and association.sha = subjects.sha
-    join prs on prs.repo = subjects.repo and prs.number = association.pr_number
+    select sha_prs.change_id, prs.number, prs.base_ref
+    from sha_prs join prs on prs.repo = sha_prs.repo and prs.number = sha_prs.pr_number
 ),
 pr_release as (
     select pr_carriers.change_id, min(pr_carriers.number) as number, min(pr_carriers.base_ref) as base_ref

@@ -3,7 +3,10 @@ with
 changes as (select * from int_changes_in_period),
 tickets as (select * from int_changes_linked_to_tickets),
 prs as (select * from int_changes_linked_to_prs),
-approvals as (select * from int_ticket_approvals_resolved where state = 'approved'),
+approvals as (   -- of the period's tickets only: the history's approvals are not aggregated every day
+    select * from int_ticket_approvals_resolved
+    where state = 'approved' and change_sys_id in (select ticket_sys_id from int_changes_linked_to_tickets)
+),
 identities as (select * from int_people_identities),
 approvers as (
     select change_sys_id, list(distinct coalesce(approver_person_id, source_system || ':' || approver_sys_id)

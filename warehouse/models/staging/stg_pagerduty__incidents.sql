@@ -1,7 +1,8 @@
 -- PagerDuty incidents. `priority` is the priority's summary (P1..P5) or null when the account
 -- does not use priorities. `resolved_at`: the incident's own `resolved_at` when the API sends
 -- it, else the `created_at` of its resolve_log_entry (embedded in the incident, or from the
--- log_entries stream of the same incident - the one join this view makes, within PagerDuty),
+-- log_entries stream of the same incident, `stg_pagerduty__log_entries` - the one join this view
+-- makes, within PagerDuty),
 -- else `last_status_change_at` when the status is resolved.
 with
 source as (
@@ -18,16 +19,10 @@ latest as (
     select * from source
     qualify row_number() over (partition by p.id order by _extracted_at desc) = 1
 ),
-log_fields as (
-    select json_extract_string(_context, '$.incident_id') as context_incident_id,
-           json_extract_string(_payload, ['$.incident.id', '$.created_at', '$.type']) as f
-    from raw.pagerduty__log_entries
-),
-resolve_entries as (
-    select coalesce(f[1], context_incident_id) as incident_id,
-           max(try_cast(f[2] as timestamptz)) as resolved_at
-    from log_fields
-    where f[3] = 'resolve_log_entry'
+resolve_entries as (   -- the log entries as staged (merged, parsed once), not their raw JSON again
+    select incident_id, max(created_at) as resolved_at
+    from stg_pagerduty__log_entries
+    where type = 'resolve_log_entry'
     group by all
 ),
 final as (
