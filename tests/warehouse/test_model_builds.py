@@ -84,6 +84,13 @@ def test_parameters_rebuild_only_the_models_that_name_them(con):
     # a policy table (sensitive path globs): the shared glob matches, not the files they match
     con.execute("insert into sensitive_path_patterns values ('auth', 'x/**', '^x/.*$')")
     assert build_models(con, reuse=True) == ["int_change_files_matched"]
+    # the ticket key pattern, read through its macro (a constant regex), still rebuilds what uses it
+    config = Config()
+    config.policy.ticket_key_pattern = "OPS-[0-9]+"
+    write_parameters(con, config, parse_period("2026Q2"), datetime(2026, 11, 3, tzinfo=timezone.utc))
+    assert con.execute("select ticket_key_pattern()").fetchone()[0] == "OPS-[0-9]+"
+    # (the sensitive path table is written again without the row inserted above)
+    assert set(build_models(con, reuse=True)) == {"int_changes_linked_to_tickets", "int_change_files_matched"}
 
 
 def test_a_failed_build_records_nothing_and_keeps_the_previous_relation(con, monkeypatch):

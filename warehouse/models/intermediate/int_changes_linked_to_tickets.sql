@@ -20,8 +20,8 @@ texts as (
 ),
 keys as (
     select texts.change_id, texts.place_rank, texts.place,
-           unnest(regexp_extract_all(texts.text, params.ticket_key_pattern)) as ticket_key
-    from texts cross join params
+           unnest(regexp_extract_all(texts.text, ticket_key_pattern())) as ticket_key  -- the policy's, a macro
+    from texts
     where texts.text is not null
 ),
 found as (
