@@ -139,7 +139,8 @@ def _append_files(con, table: str, files: list[tuple[Path, str]], landing_root: 
     paths = [str(p) for p, _ in files]
     run_ids = {str(p): run_id for p, run_id in files}
     con.execute("create or replace temp table _run_map (filename VARCHAR, run_id VARCHAR)")
-    con.executemany("insert into _run_map values (?, ?)", list(run_ids.items()))
+    con.execute("insert into _run_map select unnest(?::varchar[]), unnest(?::varchar[])",  # one statement:
+                [list(run_ids), list(run_ids.values())])                             # XL has 16,000 files
     root = str(landing_root).rstrip("/") + "/"
     con.execute(
         f"""
