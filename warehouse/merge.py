@@ -24,6 +24,14 @@ quarter never depends on a merge. tests/warehouse/test_staging_merge.py proves m
 
 The output digest (warehouse/models.py) of a merged table is kept as a row count and a sum of row
 hashes, updated by the rows deleted and inserted, so it costs the delta, not a table scan.
+
+Each merge keeps the rows it removed and added in `merge_changes.<model>`, with the output digests
+that log leads from and to (`model_merges.changes`). An intermediate model that declares
+`-- merge key: <columns>` and `-- merge inputs: <models>` (`build_keyed`) reads those logs: it
+recomputes only the keys found in them and replaces their rows, so the deployments, tickets and
+approvals of three years are not re-joined every day. It rebuilds whole when anything else it
+reads changed, or when a log does not lead from what it last read to what its input holds now.
+For such a model `model_merges.sql_digest` holds the digest of everything but its merge inputs.
 """
 from __future__ import annotations
 
