@@ -4,11 +4,13 @@
 with
 changes as (select * from int_changes_in_period),
 params as (select * from eval_params),
-deployments as (select * from int_deployments_succeeded),
+-- (not materialized: each use joins the history's deployments and PRs to the period's subjects;
+-- a materialized copy would hold every column of every one of them)
+deployments as not materialized (select * from int_deployments_succeeded),
 statuses as (select * from int_deployment_statuses_unioned),
 runs as (select * from int_workflow_runs_unioned),
 repos as (select repo, min(default_branch) as default_branch from int_repositories_unioned group by repo),
-prs as (select * from int_pull_requests_unioned where merged_at is not null),
+prs as not materialized (select * from int_pull_requests_unioned where merged_at is not null),
 pr_commits as (select * from int_pr_commits_unioned),
 association as (select * from int_commit_pulls_unioned),
 subjects as (

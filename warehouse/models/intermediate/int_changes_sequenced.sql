@@ -4,17 +4,19 @@
 -- its first one in the period), so years of history are not re-sequenced every day.
 with
 params as (select * from eval_params),
-all_deployments as (select * from int_deployments_succeeded where is_production and succeeded_at is not null),
+-- (each reads the deployments itself: a shared CTE would be materialized with every column of every
+-- deployment of the history)
 before_period as (
     select repo, max(succeeded_at) as since
-    from all_deployments cross join params
-    where succeeded_at < params.period_start
+    from int_deployments_succeeded cross join params
+    where is_production and succeeded_at < params.period_start
     group by repo
 ),
 deployments as (
-    select all_deployments.* from all_deployments
+    select all_deployments.* from int_deployments_succeeded as all_deployments
     left join before_period using (repo)
-    where before_period.since is null or all_deployments.succeeded_at >= before_period.since
+    where all_deployments.is_production and all_deployments.succeeded_at is not null
+      and (before_period.since is null or all_deployments.succeeded_at >= before_period.since)
 ),
 compares as (select * from int_compares_unioned),
 sequenced as (
