@@ -149,9 +149,12 @@ def can_merge(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> bool:
     """Whether the stored table can take a delta: built before with this SQL, nothing removed since."""
     state_table(con)
     row = con.execute(f"select sql_digest, retentions from {STATE} where name = ?", [name]).fetchone()
-    stored = con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                         [SCHEMA, name]).fetchone()[0]
-    return bool(row and stored and row[0] == sql_digest(sql) and row[1] == _retentions(con))
+    return bool(row and _exists(con, SCHEMA, name) and row[0] == sql_digest(sql) and row[1] == _retentions(con))
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+                            [schema, name]).fetchone()[0])
 
 
 def build_delta(con: duckdb.DuckDBPyConnection, name: str, sql: str, spec: MergeSpec) -> str:
@@ -228,10 +231,8 @@ def build_keyed(con: duckdb.DuckDBPyConnection, name: str, sql: str, spec: Merge
     current = {src: outputs[src] for merge_input in spec.inputs for src, _ in sources[merge_input]}
     row = con.execute(f"select sql_digest, inputs, row_count, hash_sum from {STATE} where name = ?",
                       [name]).fetchone()
-    stored = con.execute("select count(*) from duckdb_tables() where schema_name = 'main' and table_name = ?",
-                         [name]).fetchone()[0]
     changed = (_changed_sources(con, spec, sources, json.loads(row[1] or "{}"), current)
-               if reuse and stored and row and row[0] == fixed else None)
+               if reuse and row and row[0] == fixed and _exists(con, "main", name) else None)
     if changed is None:
         con.execute(f"create or replace table {name} as {sql}")
         rows, total = _sums(con, f"select * from {name}")
@@ -282,9 +283,7 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, spec: MergeSpec, sources: d
                 continue
             log = con.execute(f"select changes from {STATE} where name = ?", [src]).fetchone()
             log = json.loads(log[0]) if log and log[0] else {}
-            present = con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                                  [CHANGES, src]).fetchone()[0]
-            if not present or log.get("from") != seen[src] or log.get("to") != current[src]:
+            if not _exists(con, CHANGES, src) or log.get("from") != seen[src] or log.get("to") != current[src]:
                 return None
             changed.append((src, system))
     return changed

@@ -116,7 +116,7 @@ def build_models(
             # staging: staged.<name>, merged from new raw rows, a view in main; intermediate: a
             # table whose keys the inputs' merges touched are recomputed
             kind = "merged" if spec.mode != "inputs" else "keyed"
-        relation = "view" if kind == "merged" else "table" if kind == "keyed" else kind
+        relation = "view" if kind in ("view", "merged") else "table"
         digest = state.digest(name, kind, models[name], outputs)
         before = recorded.get(name, (None, None, None))
         if reuse and existing.get(name) == relation and before[2] == kind and before[0] == digest:
