@@ -3,7 +3,8 @@
 with
 params as (select * from eval_params),
 events as (select * from int_runtime_changes_unioned),
-deployments as (select * from int_deployments_succeeded where is_production and succeeded_at is not null),
+-- (not materialized: read twice, a materialized copy would hold every column of the history's deployments)
+deployments as not materialized (select * from int_deployments_succeeded where is_production and succeeded_at is not null),
 in_period as (
     select events.*,
            len(list_filter(params.pipeline_identities, lambda p: events.actor glob p)) > 0 as is_pipeline,

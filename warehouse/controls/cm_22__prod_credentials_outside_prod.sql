@@ -4,7 +4,8 @@
 with
 changes as (select * from int_changes_in_period),
 scans_before as (select * from int_change_scans_before_deployment),
-results as (select * from int_scan_findings_unioned),
+-- (not materialized: read twice, a materialized copy would hold every finding of the history)
+results as not materialized (select * from int_scan_findings_unioned),
 params as (select * from eval_params),
 -- the policy's credential_rules regex is a column (compiled per row): match each distinct tool:rule once
 credential_keys as (

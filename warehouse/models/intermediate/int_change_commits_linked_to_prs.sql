@@ -3,7 +3,8 @@
 -- cover merge commits and fast-forwards.
 with
 commits as (select * from int_change_commits),
-prs as (select * from int_pull_requests_unioned where merged_at is not null),
+-- (not materialized: read twice, a materialized copy would hold every merged PR of the history, bodies and all)
+prs as not materialized (select * from int_pull_requests_unioned where merged_at is not null),
 association as (select * from int_commit_pulls_unioned),
 pr_commits as (select * from int_pr_commits_unioned),
 candidates as (

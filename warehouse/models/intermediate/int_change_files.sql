@@ -3,7 +3,8 @@
 -- A change with compared commits but no row here has no file evidence (CM-18/CM-19: error).
 with
 changes as (select * from int_changes_in_period),
-compare_files as (select * from int_compare_files_unioned),
+-- (not materialized: read twice, a materialized copy would hold every file row of the history)
+compare_files as not materialized (select * from int_compare_files_unioned),
 touched as (
     select changes.change_id, compare_files.filename as path
     from changes

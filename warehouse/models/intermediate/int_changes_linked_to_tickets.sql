@@ -6,7 +6,8 @@ with
 changes as (select * from int_changes_in_period),
 prs as (select * from int_changes_linked_to_prs),
 commits as (select * from int_change_commits),
-tickets as (select * from int_tickets_categorized),
+-- (not materialized: read three times, a materialized copy would hold every ticket of the history)
+tickets as not materialized (select * from int_tickets_categorized),
 pr_labels as (select * from int_pull_request_labels_unioned),
 ticket_labels as (select * from int_ticket_labels_unioned),
 params as (select * from eval_params),
@@ -45,6 +46,9 @@ emergency_tickets as (
     from (
         select *, concat_ws(' ', short_description, description, justification, implementation_plan) as text
         from tickets where category = 'Emergency'
+          -- only a ticket created after a deployment of the period can document it later (below):
+          -- the history's older Emergency tickets are not searched every day
+          and created_at > (select min(deployed_at) from changes)
     )
 ),
 undocumented as (
