@@ -128,3 +128,24 @@ def test_a_model_dropped_or_turned_into_a_view_is_rebuilt(con):
     assert "stg_github__reviews" in rebuilt and "int_reviews_evaluated" in rebuilt
     assert con.execute("select table_type from information_schema.tables where table_name = 'stg_github__reviews'"
                        ).fetchone() == ("BASE TABLE",)
+
+
+def _table_sql(con, schema: str, name: str) -> str:
+    return con.execute("select sql from duckdb_tables() where schema_name = ? and table_name = ?",
+                       [schema, name]).fetchone()[0]
+
+
+def test_intermediate_tables_store_their_text_uncompressed_and_results_in_zstd(con):
+    """Storage choices (warehouse/models.py, warehouse/schema.py): the period's intermediate tables,
+    rebuilt most days, keep text uncompressed; the history's staging and keyed tables keep DuckDB's
+    own compression; each run's results keep their texts in ZSTD."""
+    _review(con, 1, "APPROVED", EVALUATED_AT)
+    build_models(con, reuse=True)
+    derived = _table_sql(con, "main", "int_reviews_evaluated")
+    assert derived.count("USING COMPRESSION Uncompressed") == len(con.execute(
+        "select 1 from information_schema.columns where table_name = 'int_reviews_evaluated'"
+        " and data_type in ('VARCHAR', 'JSON')").fetchall()) > 0
+    assert "USING COMPRESSION" not in _table_sql(con, "staged", "stg_github__reviews")
+    assert "USING COMPRESSION" not in _table_sql(con, "main", "int_deployments_succeeded")
+    results = _table_sql(con, "main", "control_results")
+    assert "reason VARCHAR USING COMPRESSION ZSTD" in results and "evidence JSON USING COMPRESSION ZSTD" in results

@@ -212,3 +212,22 @@ def test_a_merged_model_must_declare_its_documents():
     assert merge.merge_spec("int_x", "-- merge key: a, b\n-- merge inputs: int_y_unioned\nselect 1", "intermediate") \
         == merge.MergeSpec("inputs", ("a", "b"), ("int_y_unioned",))
     assert merge.merge_spec("stg_x__y", "-- a comment\nselect 1") is None
+
+
+def test_intermediate_tables_stored_uncompressed_hold_exactly_their_sql(warehouse):
+    """An intermediate table is created with its text columns declared uncompressed
+    (warehouse/models._create_derived): the same column types and rows as its SQL."""
+    with connect(warehouse) as con:
+        build_models(con)
+        checked = 0
+        for name, (layer, sql) in model_files(("intermediate",)).items():
+            if name in KEYED or "USING COMPRESSION" not in con.execute(
+                    "select sql from duckdb_tables() where table_name = ?", [name]).fetchone()[0]:
+                continue
+            con.execute(f"create or replace temp table _expected as {sql}")
+            types = "select column_name, data_type from information_schema.columns where table_name = ? order by ordinal_position"
+            assert con.execute(types, [name]).fetchall() == con.execute(types, ["_expected"]).fetchall(), name
+            assert con.execute(f"select * from {name} order by all").fetchall() == \
+                con.execute("select * from _expected order by all").fetchall(), name
+            checked += con.execute(f"select count(*) > 0 from {name}").fetchone()[0]
+        assert checked >= 8, "the per-change tables with text were compared with rows in them"
