@@ -234,11 +234,14 @@ def stages(workspace: Workspace, profile: Profile | None = None) -> list[str]:
 
 def bench(profile_name: str, seed: int = 7, cache_root: Path | None = None,
           only: list[str] | None = None, emit: Callable[[dict], None] = lambda line: None,
-          stages_only: list[str] | None = None, memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> list[dict]:
+          stages_only: list[str] | None = None, memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+          rebase: bool = False) -> list[dict]:
     """Run the benchmark; every JSON line is passed to `emit` as it is produced and returned.
 
     `stages_only`: time just these stages again on the previous run's folder (its warehouse as the
-    earlier stages left it), e.g. ["reconcile", "report:quarterly"]."""
+    earlier stages left it), e.g. ["reconcile", "report:quarterly"]. `rebase` (a profile with a
+    held-back day): before the day, re-evaluate the kept warehouse on this code and keep it (see
+    `_timed`)."""
     profile = get_profile(profile_name)
     if profile.replicate_from:
         workspace, setup = prepare_replicated(profile, seed, cache_root or default_cache_root(),
@@ -255,7 +258,7 @@ def bench(profile_name: str, seed: int = 7, cache_root: Path | None = None,
     lines = [{"stage": "machine", "profile": profile.name, "memory_limit": memory_limit, **machine()}, *setup]
     for line in lines:
         emit(line)
-    for line in _timed(workspace, only, stages_only, profile):
+    for line in _timed(workspace, only, stages_only, profile, rebase):
         lines.append(line)
         emit(line)
     lines.append(summary(lines, profile))
@@ -264,7 +267,11 @@ def bench(profile_name: str, seed: int = 7, cache_root: Path | None = None,
 
 
 def _timed(workspace: Workspace, only: list[str] | None, stages_only: list[str] | None = None,
-           profile: Profile | None = None) -> Iterator[dict]:
+           profile: Profile | None = None, rebase: bool = False) -> Iterator[dict]:
+    """Each stage's line. Before `load_day` the warehouse as it stood before the day is kept, or
+    restored when re-timing; with `rebase` it is then evaluated once more (no new data, untimed:
+    its line says `"stage": "rebase"`) and kept so, so the day is timed on models, digests and
+    results built by the code under test rather than by the code that built the history."""
     floor = None
     for stage in stages(workspace, profile):
         if stages_only and stage not in stages_only:
@@ -275,6 +282,9 @@ def _timed(workspace: Workspace, only: list[str] | None, stages_only: list[str] 
             continue
         if stage == "load_day" and profile is not None and profile.replicate_from:
             before_day(workspace, restore=bool(stages_only))
+            if rebase:
+                yield {**run_stage("reconcile_incremental", workspace), "stage": "rebase", "timed": False}
+                before_day(workspace, restore=False)
             release_day(workspace)
         try:
             line = run_stage(stage, workspace)
@@ -291,7 +301,7 @@ def _timed(workspace: Workspace, only: list[str] | None, stages_only: list[str] 
 
 
 def summary(lines: list[dict], profile: Profile) -> dict:
-    timed = [l for l in lines if "wall_s" in l and l["stage"] not in ("generate", "replicate", "floor")]
+    timed = [l for l in lines if "wall_s" in l and l["stage"] not in ("generate", "replicate", "floor", "rebase")]
     failed = [l["stage"] for l in lines if "error" in l]
     extract = [l for l in timed if l["stage"].startswith("extract:")]
     github = next((l for l in extract if l["stage"] == "extract:github"), None)

@@ -22,7 +22,10 @@ def bench(profile: str = typer.Option("S", help="S (demo, 3k changes), M (10k), 
           stage: Optional[list[str]] = typer.Option(None, help="time only these stages again (e.g. reconcile,"
                                                     " report:quarterly) on the previous run's folder"),
           memory_limit: str = typer.Option("3GB", help="[warehouse] memory_limit of the run (DuckDB spills"
-                                           " above it); \"none\" = DuckDB's default, 80 % of RAM")):
+                                           " above it); \"none\" = DuckDB's default, 80 % of RAM"),
+          rebase: bool = typer.Option(False, help="H/LD: before the held-back day, re-evaluate the warehouse"
+                                      " kept before it on this code (untimed) and keep it, so --stage load_day"
+                                      " --stage reconcile_incremental times the day alone")):
     """Generate a profile's organization once, then time extract, load, the DuckDB floor, reconcile
     and every report, one JSON line per stage."""
     from flows.bench.profiles import get_profile
@@ -35,7 +38,7 @@ def bench(profile: str = typer.Option("S", help="S (demo, 3k changes), M (10k), 
         raise typer.Exit(2) from None
     try:
         run_bench(profile, seed=seed, cache_root=cache, only=only, stages_only=stage,
-                  memory_limit=None if memory_limit.lower() == "none" else memory_limit,
+                  memory_limit=None if memory_limit.lower() == "none" else memory_limit, rebase=rebase,
                   emit=lambda line: print(json.dumps(line), flush=True))
     except ValueError as exc:
         err.print(f"[red]{escape(str(exc))}[/]")

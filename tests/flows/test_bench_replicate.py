@@ -20,7 +20,16 @@ from flows.bench.replicate import (
     ReplicationError,
     replicated_config,
 )
-from flows.bench.runner import Workspace, day_folder, prepare_replicated, release_day, run_stage, stages
+from flows.bench.runner import (
+    Workspace,
+    _timed,
+    day_folder,
+    prepare_replicated,
+    release_day,
+    run_stage,
+    stages,
+    summary,
+)
 from flows.config import load_config
 from warehouse.load import file_sha256
 
@@ -268,3 +277,35 @@ def test_a_held_back_day_loads_on_the_history_and_reconciles_as_a_full_run(cache
         con.close()
     in_q2 = sum(n for month, n in months.items() if month in ("2026-03", "2026-04", "2026-05", "2026-06"))  # 03: baselines
     assert in_q2 > 0.97 * sum(months.values()) and not {"2026-08", "2026-09"} & set(months), months
+
+
+def _runs_and_day_manifests(path) -> tuple[int, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("select (select count(*) from evaluation_runs),"
+                           " (select count(*) from raw._manifests where run_id like '%-day')").fetchone()
+    finally:
+        con.close()
+
+
+def test_rebase_evaluates_the_warehouse_before_the_day_on_this_code_and_keeps_it(cache):
+    """`bench --rebase`: the kept warehouse before the day is evaluated once more (untimed, a
+    `rebase` line outside the summary's total) and kept so; the day is then loaded and timed on it,
+    and timing it again restores that warehouse, day files already in the landing."""
+    history, _ = prepare_replicated(TD, 7, cache)
+    kept = history.org_dir / "before-day.duckdb"
+    kept.unlink(missing_ok=True)          # another test's, from the shared cache
+    day = sum(_manifest_records(day_folder(history)).values())
+    run_stage("load", history)
+    run_stage("reconcile", history)
+    wanted = ["load_day", "reconcile_incremental"]
+    lines = list(_timed(history, None, wanted, TD, rebase=True))
+    assert [line["stage"] for line in lines] == ["rebase", *wanted] and lines[0]["timed"] is False
+    assert _runs_and_day_manifests(kept) == (2, 0), "kept: the history evaluated twice, no day"
+    assert lines[1]["records"] == day and lines[2]["changes"] > 0
+    assert summary(lines, TD)["total_wall_s"] == round(lines[1]["wall_s"] + lines[2]["wall_s"], 3)
+    again = list(_timed(history, None, wanted, TD, rebase=True))
+    assert again[1]["records"] == day, "the restored warehouse loads the same day again"
+    assert _runs_and_day_manifests(kept) == (3, 0)
+    runs, day_manifests = _runs_and_day_manifests(load_config(history.config_path).warehouse.path)
+    assert runs == 4 and day_manifests > 0, "the run: three evaluations before the day, one after it"
