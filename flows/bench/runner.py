@@ -243,6 +243,9 @@ def bench(profile_name: str, seed: int = 7, cache_root: Path | None = None,
     held-back day): before the day, re-evaluate the kept warehouse on this code and keep it (see
     `_timed`)."""
     profile = get_profile(profile_name)
+    if rebase and not (profile.daily and (not stages_only or "load_day" in stages_only)):
+        raise ValueError("--rebase re-evaluates the warehouse before a held-back day: it needs a profile"
+                         " with one (H, LD) and the load_day stage")
     if profile.replicate_from:
         workspace, setup = prepare_replicated(profile, seed, cache_root or default_cache_root(),
                                               reuse_run=bool(stages_only), memory_limit=memory_limit)

@@ -96,6 +96,13 @@ def test_stages_can_be_timed_again_on_the_previous_run(lines, cache):
         bench("T", seed=7, cache_root=cache, stages_only=["reconcil"])
 
 
+def test_rebase_needs_a_held_back_day(cache):
+    with pytest.raises(ValueError, match="held-back day"):
+        bench("T", seed=7, cache_root=cache, rebase=True)
+    with pytest.raises(ValueError, match="load_day"):
+        bench("LD", seed=7, cache_root=cache, stages_only=["reconcile"], rebase=True)
+
+
 def test_the_run_config_carries_the_memory_limit(lines, cache):
     from flows.config import load_config
 
