@@ -164,11 +164,10 @@ _TEXT_TYPES = ("VARCHAR", "JSON")
 
 def _create_derived(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
     """`create or replace table name as sql`, its text columns declared with DERIVED_TEXT_COMPRESSION."""
-    con.execute(f"create or replace table {name} as select * from ({sql}) limit 0")
-    columns = con.execute("select column_name, data_type from information_schema.columns where table_schema = 'main'"
-                          " and table_name = ? order by ordinal_position", [name]).fetchall()
-    ddl = ", ".join(f'"{column}" {kind}' + (f" using compression {DERIVED_TEXT_COMPRESSION}" if kind in _TEXT_TYPES else "")
-                    for column, kind in columns)
+    columns = [row[:2] for row in con.execute(f"describe select * from ({sql})").fetchall()]
+    ddl = ", ".join(f'"{column}" {data_type}'
+                    + (f" using compression {DERIVED_TEXT_COMPRESSION}" if data_type in _TEXT_TYPES else "")
+                    for column, data_type in columns)
     con.execute(f"create or replace table {name} ({ddl})")
     con.execute(f"insert into {name} {sql}")
 
