@@ -68,9 +68,9 @@ def write_findings_csv(con: duckdb.DuckDBPyConnection, run_id: str, period: str,
         f"""select r.run_id, r.period, r.control_id, r.subject_type, r.subject_id, r.status, r.reason,
                    r.evidence::varchar, strftime(timezone('UTC', r.evaluated_at), {_ISO}),
                    x.exception_id || ': ' || x.justification
-            from control_results r
+            from run_results(?) r
             left join result_exceptions x
                 on x.run_id = r.run_id and x.control_id = r.control_id and x.subject_id = r.subject_id
-            where r.run_id = ? and r.period = ? and r.status in ('fail', 'error')
+            where r.period = ? and r.status in ('fail', 'error')
             order by r.control_id, r.subject_id""", [run_id, period])
     return _write(cursor, FINDING_COLUMNS, out_path)

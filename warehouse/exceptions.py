@@ -41,6 +41,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from warehouse.results_store import WORKING
+
 FIELDS = ("id", "control", "subject", "scope", "valid_from", "expires_at", "justification",
           "approver", "approved_at", "ticket")
 REQUIRED = ("id", "control", "expires_at", "justification")
@@ -234,7 +236,7 @@ approvers as (
 failures as (
     select results.control_id, results.subject_id, results.evaluated_at,
            coalesce(changes.deployed_at, results.evaluated_at) as subject_at, changes.repo, changes.team
-    from control_results results
+    from {WORKING} results
     left join changes on results.subject_type = 'change' and changes.change_id = results.subject_id
     where results.run_id = $run_id and results.status = 'fail'
 ),

@@ -161,8 +161,8 @@ def _results(con, run_id: str, ids: dict) -> dict:
     wrote, and the exceptions applied (the register entry's approval date and ticket when still loaded)."""
     results = _grouped(con, """select r.subject_id as _change, r.control_id, c.title, c.clause, r.status, r.reason,
         c.description as rule, r.evidence::varchar as evidence
-        from control_results r left join control_catalog c using (control_id)
-        where r.run_id = $run and r.subject_id in (select unnest($ids)) order by r.subject_id, r.control_id""",
+        from run_results($run) r left join control_catalog c using (control_id)
+        where r.subject_id in (select unnest($ids)) order by r.subject_id, r.control_id""",
                        dict(ids, run=run_id), "_change")
     applied = _grouped(con, """select x.subject_id as _change, x.control_id, x.exception_id, x.justification, x.approver,
         any_value(reg.approved_at) as approved_at, x.expires_at, any_value(reg.ticket) as ticket

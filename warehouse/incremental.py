@@ -10,7 +10,8 @@ Two levels, both keyed by digests of what is read (warehouse/models.InputState):
   the raw and parameter tables and the eval_params columns it names (`evaluated_at` included, so
   deadline and freshness controls run whenever the evaluation time moves). It is stored per run in
   `control_inputs`; a control whose digest equals the one of the period's previous run with the
-  same configuration has exactly that run's rows, which are copied instead of recomputed.
+  same configuration has exactly that run's rows, which are copied instead of recomputed (and,
+  unchanged, are then stored by reference to that run's: warehouse/results_store.py).
 
 When a source was stale in the previous run nothing is copied (EV-01 rewrote its passes after the
 controls ran). The run equals a full evaluation: tests/flows/test_incremental_evaluation.py proves
@@ -86,7 +87,7 @@ def carry_forward_plan(con: duckdb.DuckDBPyConnection, controls: list, period: s
     if previous is None:
         return None, set()
     run_id = previous[0]
-    stale = con.execute("select count(*) from control_results where run_id = ? and control_id = 'EV-01'"
+    stale = con.execute("select count(*) from run_results(?) where control_id = 'EV-01'"
                         " and status = 'fail'", [run_id]).fetchone()[0]
     if stale:
         return None, set()
@@ -102,11 +103,3 @@ def record_digests(con: duckdb.DuckDBPyConnection, run_id: str, digests: dict[st
                 " (run_id VARCHAR, control_id VARCHAR, inputs_digest VARCHAR)")
     con.executemany(f"insert into {CONTROL_INPUTS} values (?, ?, ?)",
                     [(run_id, control_id, digest) for control_id, digest in sorted(digests.items())])
-
-
-def copy_results(con: duckdb.DuckDBPyConnection, control_id: str, previous_run_id: str, run_id: str,
-                 evaluated_at: datetime) -> None:
-    con.execute(
-        "insert into control_results select ?, period, control_id, subject_type, subject_id, status, reason,"
-        " evidence, ? from control_results where run_id = ? and control_id = ?",
-        [run_id, evaluated_at, previous_run_id, control_id])

@@ -18,10 +18,11 @@ from extractors.core.faults import checkpoint
 from extractors.registry import ALL_STREAMS
 from flows.config import REQUIRED_TICKET_FIELDS, TICKET_CATEGORY_NAMES, Config
 from warehouse.exceptions import apply_exceptions, read_register, record_register
-from warehouse.incremental import carry_forward_plan, control_digests, copy_results, record_digests
+from warehouse.incremental import carry_forward_plan, control_digests, record_digests
 from warehouse.models import build_models
 from warehouse.periods import Period, parse_period
 from warehouse.policy_rules import write_rule_tables
+from warehouse.results_store import WORKING, copy_from_run, start_run, store_run
 from warehouse.sealing import check_not_sealed, next_version, sealed_run_id
 
 CONTROLS_DIR = Path(__file__).parent / "controls"
@@ -194,11 +195,11 @@ CODE_HOSTS = ("github", "gitlab")
 DEPLOYMENT_SYSTEMS = (*CODE_HOSTS, "deploylog")
 TICKET_SYSTEMS = ("servicenow", "jira")
 
-STALE_SQL = """
-update control_results set status = 'error', reason = 'evidence stale: ' || hit.reasons
+STALE_SQL = f"""
+update {WORKING} set status = 'error', reason = 'evidence stale: ' || hit.reasons
 from (
     select results.subject_id, string_agg(stale.reason, '; ' order by stale.system) as reasons
-    from control_results results
+    from {WORKING} results
     cross join _stale_sources stale
     left join int_changes_in_period changes
         on results.subject_type = 'change' and changes.change_id = results.subject_id
@@ -213,16 +214,16 @@ from (
                and (links.ticket_system is null or links.ticket_system = stale.system)))
     group by results.subject_id
 ) hit
-where control_results.run_id = $run_id and control_results.control_id = $control_id
-  and control_results.status = 'pass' and control_results.subject_id = hit.subject_id
+where {WORKING}.run_id = $run_id and {WORKING}.control_id = $control_id
+  and {WORKING}.status = 'pass' and {WORKING}.subject_id = hit.subject_id
 """
 
 
 def mark_stale_evidence(con: duckdb.DuckDBPyConnection, controls: list[Control], run_id: str) -> None:
     """EV-01: a control that read a stale source cannot pass; its passes whose evidence came from
-    that source become errors (see the narrowing above)."""
+    that source become errors (see the narrowing above). Works on the run being evaluated."""
     stale = con.execute(
-        "select subject_id, reason from control_results where run_id = ? and control_id = 'EV-01'"
+        f"select subject_id, reason from {WORKING} where run_id = ? and control_id = 'EV-01'"
         " and status = 'fail' order by subject_id", [run_id]).fetchall()
     if not stale:
         return
@@ -255,10 +256,11 @@ def control_rows(con: duckdb.DuckDBPyConnection, control: Control) -> list[tuple
 
 def store_control(con: duckdb.DuckDBPyConnection, control: Control, run_id: str, period: str,
                   evaluated_at: datetime) -> None:
-    """Append the control's whole population to control_results; a SQL error names the control."""
+    """Append the control's whole population to the run being evaluated (results_store.WORKING,
+    see start_run); a SQL error names the control."""
     try:
         con.execute(
-            f"""insert into control_results
+            f"""insert into {WORKING}
                 select ?, ?, ?, ?, subject_id, status, reason, evidence, ?
                 from ({control.sql})""",
             [run_id, period, control.control_id, control.subject_type, evaluated_at],
@@ -267,12 +269,12 @@ def store_control(con: duckdb.DuckDBPyConnection, control: Control, run_id: str,
         raise RuntimeError(f"control {control.control_id} ({control.slug}) failed: {exc}") from exc
 
 
-OUTCOMES_SQL = """
+OUTCOMES_SQL = f"""
 insert into change_outcomes
 with
 changes as (select * from int_changes_in_period),
 tickets as (select * from int_changes_linked_to_tickets),
-results as (select * from control_results where run_id = $run_id and subject_type = 'change'),
+results as (select * from {WORKING} where run_id = $run_id and subject_type = 'change'),
 -- failures covered by the exceptions register (warehouse/exceptions.py) keep their status
 excepted as (select control_id, subject_id, exception_id from result_exceptions where run_id = $run_id),
 failures as (
@@ -347,9 +349,10 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
     con.execute("begin transaction")
     try:
         write_catalog(con, controls)
+        start_run(con)
         for control in controls:
             if control.control_id in carried:
-                copy_results(con, control.control_id, previous, run_id, evaluated_at)
+                copy_from_run(con, control.control_id, previous, run_id, evaluated_at)
             else:
                 store_control(con, control, run_id, parsed.name, evaluated_at)
             checkpoint("reconcile.mid_controls")
@@ -365,18 +368,19 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
             "run_id": run_id, "period": parsed.name,
             "bypassable": list(EMERGENCY_BYPASSABLE), "close_out": list(EMERGENCY_CLOSE_OUT),
         })
-        counts = con.execute(
-            "select (select count(*) from change_outcomes where run_id = $1),"
-            " (select count(*) from control_results where run_id = $1)", [run_id]).fetchone()
+        stored = store_run(con, run_id, parsed.name)
+        count_changes = con.execute("select count(*) from change_outcomes where run_id = ?", [run_id]).fetchone()[0]
         con.execute("insert into evaluation_runs (run_id, period, started_at, finished_at, config_hash,"
-                    " count_changes, count_results, version, supersedes) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " count_changes, count_results, version, supersedes, evaluated_at, results_base)"
+                    " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, parsed.name, started, datetime.now(timezone.utc), config.digest(),
-                     counts[0], counts[1], version, supersedes])
+                     count_changes, stored.count_results, version, supersedes, evaluated_at, stored.base])
         checkpoint("reconcile.before_commit")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+    con.execute(f"drop table if exists {WORKING}")
     checkpoint("reconcile.after_commit")
     return run_id
 

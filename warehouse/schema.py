@@ -13,6 +13,7 @@ import os
 import duckdb
 
 from extractors.registry import ALL_STREAMS, raw_table_name
+from warehouse.results_store import RUN_RESULTS_MACRO
 
 RAW_COLUMNS = """
     _record_id    VARCHAR NOT NULL,   -- sha256 of the payload text as stored
@@ -25,7 +26,8 @@ RAW_COLUMNS = """
     _payload      JSON    NOT NULL
 """
 
-# Shared vocabulary of every scanner's staging view: one severity scale, one SARIF level each.
+# Shared vocabulary of every scanner's staging view: one severity scale, one SARIF level each;
+# run_results(run_id): every control result of a run, however it is stored (warehouse/results_store.py).
 MACROS = [
     """create or replace macro normalized_severity(word) as
         case lower(trim(word))
@@ -37,6 +39,7 @@ MACROS = [
             when 'critical' then 'error' when 'high' then 'error' when 'medium' then 'warning'
             when 'low' then 'note' else 'none'
         end""",
+    RUN_RESULTS_MACRO,
 ]
 
 DDL = [
@@ -56,7 +59,8 @@ DDL = [
     """create table if not exists evaluation_runs (
         run_id VARCHAR PRIMARY KEY, period VARCHAR NOT NULL, started_at TIMESTAMPTZ,
         finished_at TIMESTAMPTZ, config_hash VARCHAR, count_changes BIGINT, count_results BIGINT)""",
-    # every run's ~1 M results are kept: their texts in ZSTD, written faster than DuckDB's default
+    # every run is kept, most by reference to an earlier one (warehouse/results_store.py): read a
+    # run with run_results(run_id). Texts in ZSTD, written faster than DuckDB's default
     # dictionary/FSST and a third smaller (a warehouse created before keeps its own: tables are
     # never rewritten on upgrade)
     """create table if not exists control_results (
@@ -88,6 +92,13 @@ DDL = [
         expires_at TIMESTAMPTZ, file_sha256 VARCHAR)""",
     # A re-evaluation of a sealed period is a new run: its version and the sealed run it supersedes.
     "alter table evaluation_runs add column if not exists version INTEGER",
+    # Runs stored by reference (warehouse/results_store.py): the run stored in full whose rows this
+    # run keeps unless it stores its own or removes them; read any run with run_results(run_id).
+    "alter table evaluation_runs add column if not exists evaluated_at TIMESTAMPTZ",
+    "alter table evaluation_runs add column if not exists results_base VARCHAR",
+    """create table if not exists control_result_removals (
+        run_id VARCHAR NOT NULL, control_id VARCHAR NOT NULL, subject_type VARCHAR NOT NULL,
+        subject_id VARCHAR NOT NULL)""",
     "alter table evaluation_runs add column if not exists supersedes VARCHAR",
     # Sealed quarters (warehouse/sealing.py): append-only, one row per sealed period.
     """create table if not exists sealed_periods (

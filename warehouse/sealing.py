@@ -1,7 +1,7 @@
 """Sealed quarters: freeze a period's evaluation run and the evidence it stood on (DESIGN rule 2).
 
 `seal` appends one row to `sealed_periods`: the run sealed, who sealed it and when, the run's
-config hash, a SHA-256 over the run's `control_results`, `change_outcomes` and `result_exceptions`
+config hash, a SHA-256 over the run's `run_results`, `change_outcomes` and `result_exceptions`
 (the exceptions it applied) rows in a canonical order (also one per control, so `verify` can name
 what changed), and the evidence manifest: every
 `raw._manifests` entry loaded before the run started, with its landing files' SHA-256, and one
@@ -114,7 +114,7 @@ def _canonical(value) -> object:
 
 
 _RESULTS_SQL = """select control_id, subject_type, subject_id, status, reason, evidence::varchar as evidence, evaluated_at
-    from control_results where run_id = ? order by control_id, subject_type, subject_id, status, reason"""
+    from run_results(?) order by control_id, subject_type, subject_id, status, reason"""
 
 
 def _outcomes_sql(con) -> str:
@@ -202,7 +202,7 @@ def seal(con: duckdb.DuckDBPyConnection, period: str, *, grace_days: int = DEFAU
         raise SealError(f"no finished evaluation run {run_id or ''} of {name} to seal: run `changetrail reconcile`")
     hashes = result_hashes(con, run[0])
     entries = evidence_manifest(con, run[0])
-    counts = con.execute("select (select count(*) from control_results where run_id = $1),"
+    counts = con.execute("select (select count(*) from run_results($1)),"
                          " (select count(*) from change_outcomes where run_id = $1)", [run[0]]).fetchone()
     sealed_by = by or os.environ.get("USER") or getpass.getuser()
     result = Seal(name, run[0], now, sealed_by, now < opens, run[2], hashes["all"], combined_hash(entries),
@@ -271,8 +271,8 @@ def _register_notes(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
 DIFF_COLUMNS = ["kind", "control_id", "subject_id", "change", "sealed", "other", "reason"]
 
 _DIFF_SQL = """
-with a as (select control_id, subject_id, status, reason from control_results where run_id = $base),
-     b as (select control_id, subject_id, status, reason from control_results where run_id = $other),
+with a as (select control_id, subject_id, status, reason from run_results($base)),
+     b as (select control_id, subject_id, status, reason from run_results($other)),
      oa as (select change_id, outcome, failed_controls from change_outcomes where run_id = $base),
      ob as (select change_id, outcome, failed_controls from change_outcomes where run_id = $other)
 select 'control', coalesce(a.control_id, b.control_id), coalesce(a.subject_id, b.subject_id),

@@ -59,9 +59,13 @@ def _reconcile(config: Config, period: str, incremental: bool = False) -> dict:
 
     with config.warehouse.connect() as con:
         run_id = evaluate(con, config, period, incremental=incremental) if incremental else evaluate(con, config, period)
-        changes, results = con.execute(
-            "select count_changes, count_results from evaluation_runs where run_id = ?", [run_id]).fetchone()
-    return {"records": results, "changes": changes, "run_id": run_id}
+        changes, results, base = con.execute(
+            "select count_changes, count_results, results_base from evaluation_runs where run_id = ?",
+            [run_id]).fetchone()
+        stored = con.execute("select count(*) from control_results where run_id = ?", [run_id]).fetchone()[0]
+    # results_stored: rows written (a run stored by reference to results_base writes its differences)
+    return {"records": results, "changes": changes, "run_id": run_id, "results_stored": stored,
+            "results_base": base}
 
 
 def _report(config: Config, period: str, name: str) -> dict:

@@ -73,13 +73,13 @@ def findings_sql(con) -> str:
                   c.clause, c.description as rule, r.evidence::varchar as evidence,
                   o.deployment_url, o.ticket_url, d.record_sha256, d.source_url,
                   x.exception_id, x.justification, x.approver, x.approved_at, x.expires_at
-               from control_results r left join control_catalog c using (control_id)
+               from run_results($run) r left join control_catalog c using (control_id)
                left join {excepted} x on x.run_id = r.run_id and x.control_id = r.control_id
                     and x.subject_id = r.subject_id
                left join change_outcomes o on r.subject_type = 'change' and o.run_id = r.run_id
                     and o.change_id = r.subject_id
                left join ({deployment_records_sql(con)}) d on d.deployment_id = o.deployment_id
-               where r.run_id = $run and ($all or r.status in ('fail', 'error'))
+               where ($all or r.status in ('fail', 'error'))
                  and ($controls is null or list_contains($controls, r.control_id))
                order by r.control_id, r.subject_id"""
 

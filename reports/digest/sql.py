@@ -1,6 +1,6 @@
 """Read-only queries of the engineering-lead digest, scoped to one evaluation run.
 
-Reads: change_outcomes, control_results (CM-01/02/03/04 on changes, CM-07 on runtime changes
+Reads: change_outcomes, run_results(run) (CM-01/02/03/04 on changes, CM-07 on runtime changes
 with their evidence), int_changes_linked_to_prs (PR number, title, author, html_url),
 int_compare_commits_unioned / int_repositories_unioned (commit URLs), int_people_identities and
 int_people_unioned (who a login is, team leads = role eng_lead). Models a partial warehouse lacks
@@ -28,9 +28,9 @@ def change_findings(con, run_id: str, period: str) -> list[Row]:
                c.repo, c.sha, timezone('UTC', c.deployed_at) as deployed_at, c.deployment_url,
                c.deployer_login, c.deployer_person_id, r.control_id, r.status, coalesce(r.reason, '') as reason,
                r.evidence
-        from control_results r
+        from run_results(?) r
         join change_outcomes c on c.run_id = r.run_id and c.change_id = r.subject_id
-        where r.run_id = ? and c.period = ? and r.status in ('fail', 'error')
+        where c.period = ? and r.status in ('fail', 'error')
           and list_contains(?, r.control_id)
         order by c.deployed_at, c.change_id, r.control_id""", [run_id, period, list(CHANGE_CONTROLS)])
 
@@ -43,7 +43,7 @@ def runtime_findings(con, run_id: str) -> list[Row]:
                evidence->>'action' as action, evidence->>'resource_kind' as resource_kind,
                evidence->>'resource_name' as resource_name,
                timezone('UTC', (evidence->>'observed_at')::timestamptz) as observed_at
-        from control_results where run_id = ? and control_id = 'CM-07' and status in ('fail', 'error')
+        from run_results(?) where control_id = 'CM-07' and status in ('fail', 'error')
         order by observed_at, subject_id""", [run_id])
 
 

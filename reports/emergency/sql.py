@@ -1,6 +1,6 @@
 """Read-only queries of the emergency-change report, scoped to one evaluation run.
 
-Reads: change_outcomes, control_results (CM-14/15/16 evidence: documented_at, review_date,
+Reads: change_outcomes, run_results(run) (CM-14/15/16 evidence: documented_at, review_date,
 deadline, verbal_approver, verbal_approved_at, ciso_signoff), evaluation_runs; the warehouse's
 business-day calendar `int_business_days_numbered` (holidays from the policy); the approvals
 `int_ticket_approvals_resolved` + `int_change_requests_unioned` (when the sign-off was given);
@@ -34,7 +34,7 @@ def emergency_changes(con, run_id: str, period: str) -> list[Row]:
             from change_outcomes where run_id = ? and period = ? and is_emergency
         ),
         r as (select subject_id, control_id, status, reason, evidence, evaluated_at
-              from control_results where run_id = ? and list_contains(?, control_id))
+              from run_results(?) where list_contains(?, control_id))
         select em.*,
                r14.status as s14, r14.reason as reason14,
                timezone('UTC', (r14.evidence->>'documented_at')::timestamptz) as documented_at,
@@ -57,8 +57,8 @@ def failed_gates(con, run_id: str, change_ids: list[str], gates: list[str]) -> l
     return rows(con, """
         select r.subject_id, r.control_id, coalesce(c.title, r.control_id) as title,
                coalesce(r.reason, '') as reason
-        from control_results r left join control_catalog c using (control_id)
-        where r.run_id = ? and r.status = 'fail' and list_contains(?, r.control_id)
+        from run_results(?) r left join control_catalog c using (control_id)
+        where r.status = 'fail' and list_contains(?, r.control_id)
           and list_contains(?, r.subject_id)
         order by r.subject_id, r.control_id""", [run_id, gates, change_ids])
 

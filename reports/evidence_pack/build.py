@@ -193,8 +193,8 @@ def build_context(con, config, period: str, run_id: str | None, *, attachments: 
                        "No failure in this run is covered by an approved exception.",
                        ["34mm", "14mm", "18mm", "", "20mm", "22mm"])
     unknown_rows = q.rows(con, """select r.control_id, coalesce(c.title, '') as title, r.subject_id, r.status, r.reason
-        from control_results r left join control_catalog c using (control_id)
-        where r.run_id = ? and r.control_id in ('EV-01', 'EV-02', 'EV-03') and r.status in ('fail', 'error')
+        from run_results(?) r left join control_catalog c using (control_id)
+        where r.control_id in ('EV-01', 'EV-02', 'EV-03') and r.status in ('fail', 'error')
         order by r.control_id, r.subject_id""", [rid])
     unknowns = Table(["Control", "What is unknown", "Subject", "Reason"],
                      [Row([u["control_id"], u["title"], u["subject_id"], clip(u["reason"], 300)], "bad") for u in unknown_rows]

@@ -3,7 +3,7 @@
 Tables and columns read (the warehouse contract, warehouse/README.md):
   evaluation_runs   run_id, period, started_at, finished_at, config_hash, count_changes, count_results
   control_catalog   control_id, title, clause, subject_type
-  control_results   run_id, period, control_id, subject_type, subject_id, status, reason
+  run_results(run)  run_id, period, control_id, subject_type, subject_id, status, reason
                     (+ evidence, evaluated_at for the findings CSV)
   change_outcomes   run_id, period, change_id, repo, service, team, deployed_at, category,
                     ticket_number, is_emergency, is_rollback, outcome, failed_controls, reasons
@@ -134,8 +134,8 @@ def register_exceptions(con, run_id: str, change_ids: list[str]) -> list[Row]:
 def results_for(con, run_id: str, control_ids: list[str], subjects_where: str) -> list[Row]:
     """Results of some controls for the changes selected by `subjects_where`."""
     return rows(con, f"""
-        select subject_id, control_id, status, reason from control_results
-        where run_id = ? and list_contains(?, control_id)
+        select subject_id, control_id, status, reason from run_results(?)
+        where list_contains(?, control_id)
           and subject_id in (select change_id from change_outcomes
                              where run_id = ? and ({subjects_where}))""",
                 [run_id, control_ids, run_id])
@@ -155,7 +155,7 @@ def control_stats(con, run_id: str, period: Period) -> list[Row]:
                    count(*) filter (where status = 'not_applicable') as not_applicable,
                    count(distinct subject_id) as distinct_subjects,
                    any_value(subject_type) as result_subject_type
-            from control_results where run_id = ? and period = ?
+            from run_results(?) where period = ?
             group by control_id
         )
         select coalesce(c.control_id, r.control_id) as control_id,
@@ -175,8 +175,8 @@ def change_subjects_per_control(con, run_id: str, period: Period) -> list[Row]:
     return rows(con, """
         select c.control_id, count(distinct r.subject_id) as covered
         from control_catalog c
-        left join control_results r
-          on r.control_id = c.control_id and r.run_id = ? and r.period = ?
+        left join run_results(?) r
+          on r.control_id = c.control_id and r.period = ?
          and r.subject_id in (select change_id from change_outcomes where run_id = ? and period = ?)
         where c.subject_type = 'change'
         group by c.control_id order by c.control_id""", [run_id, period.key, run_id, period.key])
@@ -277,8 +277,8 @@ def quarantine_counts(con, run: Row) -> list[Row]:
 
 
 def ev03_results(con, run_id: str) -> list[Row]:
-    return rows(con, """select subject_id, status, reason from control_results
-                        where run_id = ? and control_id = 'EV-03'""", [run_id])
+    return rows(con, """select subject_id, status, reason from run_results(?)
+                        where control_id = 'EV-03'""", [run_id])
 
 
 def production_deployments_in_period(con, period: Period,

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from flows.config import Config
 from tests.controls.harness import Org
+from warehouse.results_store import WORKING, start_run
 from warehouse.runner import load_controls, mark_stale_evidence, store_control
 from warehouse.schema import DDL
 
@@ -59,11 +60,12 @@ def _run(org: Org, cfg: Config, control_ids: tuple[str, ...]) -> dict[tuple[str,
     """Store the controls' results like the runner does, then apply EV-01's post-processing."""
     con = org.connect(config=cfg)
     con.execute(next(d for d in DDL if "control_results (" in d))
+    start_run(con)
     controls = [c for c in load_controls() if c.control_id in control_ids]
     for control in controls:
         store_control(con, control, "run-1", "2026Q3", EVALUATED)
     mark_stale_evidence(con, controls, "run-1")
-    rows = con.execute("select control_id, subject_id, status, reason from control_results").fetchall()
+    rows = con.execute(f"select control_id, subject_id, status, reason from {WORKING}").fetchall()
     return {(c, s): (st, r) for c, s, st, r in rows}
 
 

@@ -63,7 +63,7 @@ def test_valid_exception_turns_the_violation_into_an_exception_with_its_justific
     assert (result, exception_ids, failed) == ("exception", ["EXC-1"], ["CM-08"])
     assert reasons[0].startswith("CM-08: ") and reasons[0].endswith("[exception EXC-1]")
     # the evidence did fail: the control result keeps its status
-    assert con.execute("select status from control_results where run_id = ? and control_id = 'CM-08'"
+    assert con.execute("select status from run_results(?) where control_id = 'CM-08'"
                        " and subject_id = ?", [run_id, ids["change_id"]]).fetchone()[0] == "fail"
     assert con.execute("select control_id, subject_id, exception_id, justification, approver, expires_at"
                        " from result_exceptions where run_id = ?", [run_id]).fetchall() == [

@@ -47,6 +47,8 @@ def test_counts_tie_between_extract_load_and_the_floor(lines):
     assert lines["reconcile"]["changes"] == lines["report:emergency"]["records"] == lines["generate"]["changes"]
     assert lines["reconcile_incremental"]["changes"] == lines["reconcile"]["changes"]
     assert lines["reconcile_incremental"]["records"] == lines["reconcile"]["records"]
+    assert lines["reconcile"]["results_stored"] == lines["reconcile"]["records"]     # the period's first run
+    assert lines["reconcile_incremental"]["results_base"] == lines["reconcile"]["run_id"]
 
 
 def test_api_requests_are_counted_at_the_transport(lines):

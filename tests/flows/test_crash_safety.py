@@ -96,8 +96,8 @@ def canonical_dump(config_path: Path) -> dict:
         dump["manifests"] = sorted(con.execute(
             "select system, unit, count_records, count_quarantined, cursors::varchar from raw._manifests").fetchall())
         run = con.execute("select run_id from evaluation_runs order by finished_at desc limit 1").fetchone()[0]
-        for table in ("control_results", "change_outcomes"):
-            rows = con.execute(f"select * exclude (run_id) from {table} where run_id = ?", [run]).fetchall()
+        for table, source in (("control_results", "run_results(?)"), ("change_outcomes", "change_outcomes where run_id = ?")):
+            rows = con.execute(f"select * exclude (run_id) from {source}", [run]).fetchall()
             dump[table] = sorted(tuple(_stable(v) for v in row) for row in rows)
     finally:
         con.close()

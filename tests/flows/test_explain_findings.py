@@ -35,7 +35,7 @@ def org(tmp_path_factory) -> dict:
     first = pipeline.reconcile(config, PERIOD, EVALUATED_AT)
     with duckdb.connect(str(config.warehouse.path), read_only=True) as con:
         change_id, control_id = con.execute(
-            "select subject_id, control_id from control_results where run_id = ? and status = 'fail'"
+            "select subject_id, control_id from run_results(?) where status = 'fail'"
             " and subject_type = 'change' and control_id in ('CM-05', 'CM-08', 'CM-09') order by all limit 1",
             [first]).fetchone()
         ciso = con.execute("select person_id from int_people_unioned where list_contains(roles, 'ciso')"

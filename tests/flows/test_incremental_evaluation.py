@@ -37,7 +37,9 @@ def _canonical(value):
 
 
 def _rows(con, table: str, run_id: str) -> list[tuple]:
-    rows = con.execute(f"select * exclude (run_id) from {table} where run_id = ? order by all", [run_id]).fetchall()
+    """A run's rows: results through run_results (a run is stored by reference to an earlier one)."""
+    source = "run_results(?)" if table == "control_results" else f"{table} where run_id = ?"
+    rows = con.execute(f"select * exclude (run_id) from {source} order by all", [run_id]).fetchall()
     if table != "control_results":
         return rows
     return sorted((*r[:6], json.dumps(_canonical(json.loads(r[6])) if r[6] else None, sort_keys=True), r[7])
@@ -75,6 +77,22 @@ def test_incremental_run_equals_full_run(day_one):
             assert got == want, table
 
 
+def test_a_day_stores_only_the_results_that_changed(day_one):
+    config, day_zero, _, _, incremental, full = day_one
+    with connect(config.warehouse.path) as con:
+        runs = {run_id: (base, total) for run_id, base, total in con.execute(
+            "select run_id, results_base, count_results from evaluation_runs").fetchall()}
+        stored = dict(con.execute("select run_id, count(*) from control_results group by run_id").fetchall())
+        changed = con.execute("""select count(*) from run_results(?) n
+            left join run_results(?) o using (control_id, subject_type, subject_id)
+            where o.subject_id is null or n.status is distinct from o.status or n.reason is distinct from o.reason
+               or n.evidence::varchar is distinct from o.evidence::varchar""", [incremental, day_zero]).fetchone()[0]
+    assert runs[day_zero] == (None, stored[day_zero])            # the period's first run: in full
+    assert runs[incremental][0] == runs[full][0] == day_zero      # the day's runs: by reference to it
+    assert 0 < stored[incremental] == changed < runs[incremental][1] / 10
+    assert stored.get(full, 0) == stored[incremental]             # the same results, the same rows stored
+
+
 def test_incremental_run_copies_exactly_the_controls_whose_inputs_did_not_change(day_one):
     config, day_zero, previous, carried, incremental, _ = day_one
     assert previous == day_zero
@@ -84,7 +102,7 @@ def test_incremental_run_copies_exactly_the_controls_whose_inputs_did_not_change
     assert "EV-01" not in carried  # reads raw._manifests, which every load changes
     with connect(config.warehouse.path) as con:
         for control_id in carried:
-            query = "select * exclude (run_id, evaluated_at) from control_results where run_id = ? and control_id = ? order by all"
+            query = "select * exclude (run_id, evaluated_at) from run_results(?) where control_id = ? order by all"
             assert (con.execute(query, [incremental, control_id]).fetchall()
                     == con.execute(query, [day_zero, control_id]).fetchall()), control_id
 

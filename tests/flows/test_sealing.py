@@ -100,10 +100,10 @@ def _reject_approvals(out: Path, run_id: str) -> str:
     returns its change id."""
     with duckdb.connect(str(out / "changetrail.duckdb"), read_only=True) as con:
         change_id, number = con.execute(
-            """select o.change_id, o.ticket_number from change_outcomes o join control_results r
-               on r.run_id = o.run_id and r.subject_id = o.change_id and r.control_id = 'CM-10'
+            """select o.change_id, o.ticket_number from change_outcomes o join run_results(?) r
+               on r.subject_id = o.change_id and r.control_id = 'CM-10'
                where o.run_id = ? and o.outcome = 'compliant' and o.category = 'Normal' and r.status = 'pass'
-               order by o.change_id limit 1""", [run_id]).fetchone()
+               order by o.change_id limit 1""", [run_id, run_id]).fetchone()
     table = out / "sample/servicenow/api/now/table"
     tickets = json.loads((table / "change_request.json").read_text())["result"]
     sys_id = next(t["sys_id"] for t in tickets if t["number"] == number)
@@ -154,10 +154,10 @@ def test_diff_after_a_policy_change_lists_exactly_the_changed_subjects(org: Path
     with duckdb.connect(str(config.warehouse.path), read_only=True) as con:
         _, _, diffs = sealing.diff_runs(con, PERIOD, rerun)
         newly_failing = {s for (s,) in con.execute(
-            """select n.subject_id from control_results n join control_results o
+            """select n.subject_id from run_results(?) n join run_results(?) o
                on o.subject_id = n.subject_id and o.control_id = n.control_id
-               where n.run_id = ? and o.run_id = ? and n.control_id = 'CM-04' and o.status = 'pass'
-                 and n.status = 'fail'""", [rerun, sealed.run_id]).fetchall()}
+               where n.control_id = 'CM-04' and o.status = 'pass' and n.status = 'fail'""",
+            [rerun, sealed.run_id]).fetchall()}
         became_violations = {s for (s,) in con.execute(
             """select n.change_id from change_outcomes n join change_outcomes o using (change_id)
                where n.run_id = ? and o.run_id = ? and o.outcome <> n.outcome""",

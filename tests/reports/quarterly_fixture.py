@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from warehouse.models import entity_unions
+from warehouse.results_store import RUN_RESULTS_MACRO
 
 UTC = timezone.utc
 GENERATED_AT = datetime(2026, 10, 2, 8, 0, tzinfo=UTC)
@@ -34,10 +35,14 @@ DDL = [  # the subset of warehouse/schema.py the report reads, plus the staging 
     """create table control_catalog (control_id VARCHAR PRIMARY KEY, slug VARCHAR, title VARCHAR,
         clause VARCHAR, severity VARCHAR, subject_type VARCHAR, description VARCHAR)""",
     """create table evaluation_runs (run_id VARCHAR PRIMARY KEY, period VARCHAR, started_at TIMESTAMPTZ,
-        finished_at TIMESTAMPTZ, config_hash VARCHAR, count_changes BIGINT, count_results BIGINT)""",
+        finished_at TIMESTAMPTZ, config_hash VARCHAR, count_changes BIGINT, count_results BIGINT,
+        evaluated_at TIMESTAMPTZ, results_base VARCHAR)""",
     """create table control_results (run_id VARCHAR, period VARCHAR, control_id VARCHAR,
         subject_type VARCHAR, subject_id VARCHAR, status VARCHAR, reason VARCHAR, evidence JSON,
         evaluated_at TIMESTAMPTZ)""",
+    """create table control_result_removals (run_id VARCHAR, control_id VARCHAR, subject_type VARCHAR,
+        subject_id VARCHAR)""",
+    RUN_RESULTS_MACRO,
     """create table change_outcomes (run_id VARCHAR, period VARCHAR, change_id VARCHAR, repo VARCHAR,
         service VARCHAR, team VARCHAR, deployment_id VARCHAR, deployment_url VARCHAR, sha VARCHAR,
         deployed_at TIMESTAMPTZ, deployer_login VARCHAR, deployer_person_id VARCHAR, category VARCHAR,
@@ -182,7 +187,8 @@ class Warehouse:
         self.con.unregister("_results")
         if outcomes:
             self._insert("change_outcomes", pd.DataFrame(outcomes))
-        self.con.execute("insert into evaluation_runs values (?, ?, ?, ?, 'cfg-' || ?, ?, ?)",
+        self.con.execute("insert into evaluation_runs (run_id, period, started_at, finished_at, config_hash,"
+                         " count_changes, count_results) values (?, ?, ?, ?, 'cfg-' || ?, ?, ?)",
                          [run_id, period, dt(started), finished and dt(finished), run_id,
                           len(changes), len(results)])
 

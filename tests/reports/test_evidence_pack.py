@@ -96,7 +96,7 @@ def test_population_and_counts_equal_the_warehouse(pack):
     assert shown["Changes in the population"] == f"{total:,}"
     assert shown["Violation"] == f"{outcomes.get('violation', 0):,}"
     findings = _read(folder / "findings.csv")
-    assert len(findings) == con.execute("select count(*) from control_results where run_id = ? and status in "
+    assert len(findings) == con.execute("select count(*) from run_results(?) where status in "
                                         "('fail', 'error')", [run_id]).fetchone()[0]
 
 

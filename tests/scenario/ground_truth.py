@@ -38,7 +38,7 @@ def assert_findings_match(out: Path, con, run_id: str) -> set[tuple[str, str]]:
     """Findings equal the ground truth, control by control; returns the expected set."""
     expected = expected_failures(out)
     actual = set(con.execute(
-        "select control_id, subject_id from control_results where run_id = ? and status in ('fail', 'error')",
+        "select control_id, subject_id from run_results(?) where status in ('fail', 'error')",
         [run_id]).fetchall())
     report = []
     for control in sorted({c for c, _ in expected | actual}):
@@ -57,7 +57,7 @@ def assert_subject_statuses_match(out: Path, con, run_id: str, controls=("CM-07"
     expected = {(r["control_id"], r["subject_id"]): r["status"]
                 for r in read_csv(out / "sample/ground_truth/control_results.csv") if r["control_id"] in controls}
     actual = dict(((c, s), status) for c, s, status in con.execute(
-        "select control_id, subject_id, status from control_results where run_id = ? and list_contains(?, control_id)",
+        "select control_id, subject_id, status from run_results(?) where list_contains(?, control_id)",
         [run_id, list(controls)]).fetchall())
     wrong = sorted((k, actual.get(k), v) for k, v in expected.items() if actual.get(k) != v)
     extra = sorted(set(actual) - set(expected))

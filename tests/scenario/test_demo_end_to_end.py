@@ -48,8 +48,8 @@ def test_jira_and_gitlab_together_match_the_ground_truth(tmp_path, prefect_harne
 def test_every_control_returns_the_whole_population(demo):
     _, _, result, con = demo
     rows = con.execute("""
-        select control_id, count(*), count(distinct subject_id) from control_results
-        where run_id = ? and subject_type = 'change' group by control_id""", [result.evaluation_run_id]).fetchall()
+        select control_id, count(*), count(distinct subject_id) from run_results(?)
+        where subject_type = 'change' group by control_id""", [result.evaluation_run_id]).fetchall()
     population = con.execute("select count(*) from change_outcomes where run_id = ?", [result.evaluation_run_id]).fetchone()[0]
     assert population > 0
     for control_id, count, distinct in rows:

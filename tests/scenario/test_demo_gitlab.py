@@ -50,8 +50,8 @@ def test_every_change_gets_its_expected_outcome(demo):
 def test_every_control_returns_the_whole_population(demo):
     _, _, result, con = demo
     rows = con.execute("""
-        select control_id, count(*), count(distinct subject_id) from control_results
-        where run_id = ? and subject_type = 'change' group by control_id""", [result.evaluation_run_id]).fetchall()
+        select control_id, count(*), count(distinct subject_id) from run_results(?)
+        where subject_type = 'change' group by control_id""", [result.evaluation_run_id]).fetchall()
     population = con.execute("select count(*) from change_outcomes where run_id = ?", [result.evaluation_run_id]).fetchone()[0]
     assert population > 0
     for control_id, count, distinct in rows:
