@@ -35,9 +35,6 @@ WORKING = "_run_results"
 # a run differing from its base in more rows than this share of its own is stored in full: it
 # bounds what a read of a run pays for the anti-join, and starts a new base as a quarter grows
 FULL_FRACTION = 0.25
-KEY = ("control_id", "subject_type", "subject_id")
-COLUMNS = ("run_id", "period", "control_id", "subject_type", "subject_id", "status", "reason", "evidence",
-           "evaluated_at")
 
 RUN_RESULTS_MACRO = """create or replace macro run_results(rid) as table
     select r.run_id, r.period, r.control_id, r.subject_type, r.subject_id, r.status, r.reason, r.evidence,
@@ -90,6 +87,7 @@ where n.subject_id is null or o.subject_id is null
    or n.period is distinct from o.period or n.status is distinct from o.status
    or n.reason is distinct from o.reason or n.evidence::varchar is distinct from o.evidence::varchar
 """
+
 
 def store_run(con: duckdb.DuckDBPyConnection, run_id: str, period: str) -> Stored:
     """Write the working table as run `run_id` (inside the caller's transaction)."""
