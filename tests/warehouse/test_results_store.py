@@ -201,3 +201,16 @@ def test_a_warehouse_from_before_keeps_its_runs_readable_and_becomes_the_base():
     new = w.run(rows[2:])
     assert w.base(new) == "old-1" and w.physical(new) == 0
     assert w.read(new) == _expected(new, rows[2:])
+
+
+def test_altering_the_base_alters_the_hash_of_every_run_stored_against_it():
+    """A seal of a run stored by reference covers the base rows it reads (sealing.verify)."""
+    w = Warehouse()
+    rows = _population()
+    first = w.run(rows)
+    second = w.run(rows[1:])
+    before = result_hashes(w.con, second)
+    w.con.execute("update control_results set status = 'fail' where run_id = ? and control_id = 'CM-03'"
+                  " and subject_id = 'acme/web@007'", [first])
+    after = result_hashes(w.con, second)
+    assert before["CM-03"] != after["CM-03"] and before["CM-01"] == after["CM-01"]
