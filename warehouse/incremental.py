@@ -10,8 +10,9 @@ Two levels, both keyed by digests of what is read (warehouse/models.InputState):
   the raw and parameter tables and the eval_params columns it names (`evaluated_at` included, so
   deadline and freshness controls run whenever the evaluation time moves). It is stored per run in
   `control_inputs`; a control whose digest equals the one of the period's previous run with the
-  same configuration has exactly that run's rows, which are copied instead of recomputed (and,
-  unchanged, are then stored by reference to that run's: warehouse/results_store.py).
+  same configuration has exactly that run's rows, which are copied instead of recomputed (then,
+  like every row of the run, stored only where they differ from the base run's:
+  warehouse/results_store.py).
 
 When a source was stale in the previous run nothing is copied (EV-01 rewrote its passes after the
 controls ran). The run equals a full evaluation: tests/flows/test_incremental_evaluation.py proves

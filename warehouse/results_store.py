@@ -118,10 +118,11 @@ def _unique_keys(con: duckdb.DuckDBPyConnection, base: str) -> bool:
             and con.execute(f"select {distinct} from control_results where run_id = ?", [base]).fetchone()[0])
 
 
-def copy_from_run(con: duckdb.DuckDBPyConnection, control_id: str, previous_run_id: str, run_id: str,
+def copy_from_run(con: duckdb.DuckDBPyConnection, control_ids: list[str], previous_run_id: str, run_id: str,
                   evaluated_at: datetime) -> None:
-    """The working table receives a control's rows of an earlier run (incremental carry-forward)."""
+    """The working table receives some controls' rows of an earlier run (incremental carry-forward),
+    in one read of that run."""
     con.execute(
         f"insert into {WORKING} select ?, period, control_id, subject_type, subject_id, status, reason,"
-        " evidence, ? from run_results(?) where control_id = ?",
-        [run_id, evaluated_at, previous_run_id, control_id])
+        " evidence, ? from run_results(?) where list_contains(?, control_id)",
+        [run_id, evaluated_at, previous_run_id, control_ids])

@@ -322,6 +322,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
     `incremental`: rebuild only the models whose inputs changed and copy from the period's previous
     run (same config) the rows of every control whose inputs digest is unchanged, recomputing the
     rest; the run equals a full one (warehouse/incremental.py). Without it every model is rebuilt.
+    Either way the run is stored by reference to the period's base run where its rows match
+    (warehouse/results_store.py); read it with run_results(run_id).
 
     A sealed period (warehouse/sealing.py) is refused unless `reevaluate`: the re-evaluation is a
     new run, versioned and naming the sealed run it supersedes; the sealed run stays the period's."""
@@ -350,10 +352,10 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
     try:
         write_catalog(con, controls)
         start_run(con)
+        if carried:  # one read of the previous run for every carried control
+            copy_from_run(con, sorted(carried), previous, run_id, evaluated_at)
         for control in controls:
-            if control.control_id in carried:
-                copy_from_run(con, control.control_id, previous, run_id, evaluated_at)
-            else:
+            if control.control_id not in carried:
                 store_control(con, control, run_id, parsed.name, evaluated_at)
             checkpoint("reconcile.mid_controls")
             if on_control:
