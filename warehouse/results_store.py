@@ -61,6 +61,16 @@ class Stored:
     base: str | None            # results_base: the run stored by reference to it, or None (in full)
 
 
+def ensure_readable(con: duckdb.DuckDBPyConnection) -> None:
+    """For read-only connections, which do not run the schema: a warehouse last written before
+    run_results existed (upgraded code, nothing evaluated since) stores every run in full, so the
+    macro there is a temporary one over control_results alone."""
+    if con.execute("select count(*) from duckdb_functions() where function_name = 'run_results'").fetchone()[0]:
+        return
+    con.execute("create or replace temp macro run_results(rid) as table"
+                " select * from control_results where run_id = rid")
+
+
 def start_run(con: duckdb.DuckDBPyConnection) -> None:
     """An empty working table with control_results' columns, for the run about to be evaluated."""
     con.execute(f"create or replace temp table {WORKING} as select * from control_results limit 0")

@@ -56,12 +56,14 @@ class Warehouse(_Strict):
         opens an existing warehouse for reading (reports, the CLI's read commands)."""
         import duckdb
 
+        from warehouse.results_store import ensure_readable
         from warehouse.schema import configure, connect
 
         if not read_only:
             return connect(self.path, memory_limit=self.memory_limit, threads=self.threads)
         con = duckdb.connect(str(self.path), read_only=True)
         configure(con, self.memory_limit, self.threads)
+        ensure_readable(con)
         return con
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 
+from flows.config import Warehouse as WarehouseSettings
 from warehouse import results_store as store
 from warehouse.schema import create_schema
 from warehouse.sealing import result_hashes
@@ -183,19 +184,23 @@ def test_with_no_tolerance_any_difference_is_stored_in_full(monkeypatch):
     assert w.base(w.run(rows[1:])) is None
 
 
-def test_a_warehouse_from_before_keeps_its_runs_readable_and_becomes_the_base():
-    """An upgraded warehouse: evaluation_runs without the new columns, every run stored in full."""
-    con = duckdb.connect()
+def _warehouse_from_before(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    """The tables as a version before run_results wrote them: every run stored in full."""
     con.execute("""create table evaluation_runs (run_id VARCHAR PRIMARY KEY, period VARCHAR NOT NULL,
         started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, config_hash VARCHAR, count_changes BIGINT,
         count_results BIGINT)""")
     con.execute("""create table control_results (run_id VARCHAR NOT NULL, period VARCHAR NOT NULL,
         control_id VARCHAR NOT NULL, subject_type VARCHAR NOT NULL, subject_id VARCHAR NOT NULL,
         status VARCHAR NOT NULL, reason VARCHAR, evidence JSON, evaluated_at TIMESTAMPTZ NOT NULL)""")
-    rows = _population()
     con.execute("insert into evaluation_runs values ('old-1', '2026Q3', ?, ?, 'cfg', 40, ?)", [T0, T0, len(rows)])
     con.executemany("insert into control_results values ('old-1', ?, ?, ?, ?, ?, ?, ?::json, ?)",
                     [(*r, T0) for r in rows])
+
+
+def test_a_warehouse_from_before_keeps_its_runs_readable_and_becomes_the_base():
+    con = duckdb.connect()
+    rows = _population()
+    _warehouse_from_before(con, rows)
     w = Warehouse(con, runs=1)                   # the upgrade: create_schema on the old tables
     assert w.read("old-1") == _expected("old-1", rows)
     new = w.run(rows[2:])
@@ -214,3 +219,18 @@ def test_altering_the_base_alters_the_hash_of_every_run_stored_against_it():
                   " and subject_id = 'acme/web@007'", [first])
     after = result_hashes(w.con, second)
     assert before["CM-03"] != after["CM-03"] and before["CM-01"] == after["CM-01"]
+
+
+def test_a_warehouse_from_before_is_readable_read_only_before_any_new_run(tmp_path):
+    """Upgraded code, nothing evaluated yet: reports and the CLI read it read-only (no schema run)."""
+    path = tmp_path / "old.duckdb"
+    rows = _population()
+    with duckdb.connect(str(path)) as con:
+        _warehouse_from_before(con, rows)
+    with WarehouseSettings(path=path).connect(read_only=True) as con:
+        got = sorted(con.execute("select * exclude (evaluated_at) replace (evidence::varchar as evidence)"
+                                 " from run_results('old-1')").fetchall(), key=repr)
+    assert got == _expected("old-1", rows)
+    with WarehouseSettings(path=path).connect() as con:        # the first write upgrades it
+        assert con.execute("select count(*) from duckdb_functions() where function_name = 'run_results'"
+                           " and not internal").fetchone()[0] == 1
