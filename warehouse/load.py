@@ -90,7 +90,8 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
                     " (the file changed after extraction)"
                 )
             if entry.get("records", 0):
-                by_table.setdefault(raw_table_name(system, stream), []).append((file_path, run_id))
+                by_table.setdefault(raw_table_name(system, stream), []).append(
+                    (file_path, run_id, int(entry["records"]), bool(entry.get("numbered"))))
                 key = f"{system}/{stream}"
                 summary.records[key] = summary.records.get(key, 0) + int(entry["records"])
                 count += int(entry["records"])
@@ -114,7 +115,7 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
         before = {table: con.execute(f"select coalesce(max(rowid), -1) from {table}").fetchone()[0]
                   for table in by_table}
         for table, files in by_table.items():
-            _append_files(con, table, files, landing_root)
+            _append_files(con, table, files, landing_root, before[table])
             checkpoint("load.after_table")
         if rows_quarantine:
             con.executemany("insert into raw.quarantine values (?, ?, ?, ?, ?, ?, ?, ?)", rows_quarantine)
@@ -134,24 +135,60 @@ def load_landing(con: duckdb.DuckDBPyConnection, landing_root: Path) -> LoadSumm
     return summary
 
 
-def _append_files(con, table: str, files: list[tuple[Path, str]], landing_root: Path) -> None:
-    """One bulk read of the gzip JSON Lines files; payload text hashed as stored."""
-    paths = [str(p) for p, _ in files]
-    run_ids = {str(p): run_id for p, run_id in files}
-    con.execute("create or replace temp table _run_map (filename VARCHAR, run_id VARCHAR)")
-    con.execute("insert into _run_map select unnest(?::varchar[]), unnest(?::varchar[])",  # one statement:
-                [list(run_ids), list(run_ids.values())])                             # XL has 16,000 files
+def _append_files(con, table: str, files: list[tuple[Path, str, int, bool]], landing_root: Path,
+                  last_rowid: int) -> None:
+    """Append the gzip JSON Lines files' records; payload text hashed as stored.
+
+    `_line_no` is the record's line in its landing file (1-based). A file whose manifest entry says
+    `numbered` (LandingWriter, from 2026-11-28) closes each envelope with that line number, so its
+    records are read and written in parallel. For an older file the scan numbers the records in the
+    order it reads them (files in the order listed, lines in file order), and each file starts after
+    the records of the files listed before it, which the manifests count; that ordered numbering
+    keeps the scan on one thread. Either way the numbers are then checked against the manifests."""
+    con.execute("create or replace temp table _run_map (filename VARCHAR, run_id VARCHAR, first BIGINT, records BIGINT)")
     root = str(landing_root).rstrip("/") + "/"
-    con.execute(
+    columns = "{extracted_at: 'VARCHAR', source_url: 'VARCHAR', context: 'JSON', payload: 'JSON', line: 'BIGINT'}"
+    for numbered in (True, False):
+        paths, run_ids, firsts, counts, before = [], [], [], [], 0
+        for path, run_id, records, has_lines in files:
+            if has_lines == numbered:
+                paths.append(str(path)); run_ids.append(run_id); firsts.append(before); counts.append(records)
+                before += records
+        if not paths:
+            continue
+        con.execute("insert into _run_map select unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::bigint[]), "
+                    "unnest(?::bigint[])", [paths, run_ids, firsts, counts])       # one statement: XL has 16,000 files
+        scan = f"read_json(?, format = 'newline_delimited', filename = true, columns = {columns})"
+        source, line = ((scan, "src.line") if numbered
+                        else (f"(select row_number() over () as n, * from {scan})", "src.n - m.first"))
+        con.execute(
+            f"""
+            insert into {table}
+            select sha256(src.payload::varchar), m.run_id, replace(src.filename, ?, ''), {line},
+                   src.extracted_at::timestamptz, src.source_url, src.context, src.payload
+            from {source} as src
+            join _run_map m on m.filename = src.filename
+            """,
+            [root, paths],
+        )
+    _check_line_numbers(con, table, last_rowid, root)
+
+
+def _check_line_numbers(con, table: str, last_rowid: int, root: str) -> None:
+    """Every file of the load has its manifest's count of records, numbered 1..count once each:
+    else a line number would point at another record (a file that does not match its manifest)."""
+    wrong = con.execute(
         f"""
-        insert into {table}
-        select sha256(src.payload::varchar), m.run_id, replace(src.filename, ?, ''),
-               row_number() over (partition by src.filename), src.extracted_at::timestamptz,
-               src.source_url, src.context, src.payload
-        from read_json(?, format = 'newline_delimited', filename = true,
-                       columns = {{extracted_at: 'VARCHAR', source_url: 'VARCHAR',
-                                   context: 'JSON', payload: 'JSON'}}) as src
-        join _run_map m on m.filename = src.filename
-        """,
-        [root, paths],
-    )
+        select m.filename, m.records, count(t._line_no), min(t._line_no), max(t._line_no)
+        from _run_map m
+        left join (select _landing_file, _line_no from {table} where rowid > ?) t
+               on t._landing_file = replace(m.filename, ?, '')
+        group by m.filename, m.records
+        having count(t._line_no) <> m.records or count(distinct t._line_no) <> m.records
+            or min(t._line_no) <> 1 or max(t._line_no) <> m.records
+        order by m.filename limit 1
+        """, [last_rowid, root]).fetchone()
+    if wrong:
+        path, records, read, first, last = wrong
+        raise LoadError(f"{path}: the manifest lists {records} records, the file has {read} "
+                        f"numbered {first}..{last}; it does not match its manifest")

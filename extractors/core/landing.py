@@ -127,7 +127,8 @@ class LandingWriter:
     def write(self, stream: str, payload: Any, prefix: str) -> None:
         """Append one record; `prefix` comes from `envelope_prefix` (computed once per page)."""
         entry = self._files.get(stream) or self.stream(stream)
-        line = (prefix + dumps(payload) + "}\n").encode("utf-8")
+        # the record's own line number closes its envelope: the load numbers raw rows by it (in parallel)
+        line = (prefix + dumps(payload) + f',"line":{entry.records + 1}}}\n').encode("utf-8")
         entry.buffer.append(line)
         entry.buffered += len(line)
         entry.records += 1
@@ -196,7 +197,7 @@ class LandingWriter:
         for entry in self._files.values():
             files.append({
                 "stream": entry.stream, "path": entry.relpath, "sha256": _sha256(entry.path),
-                "records": entry.records, "requests": entry.requests, "query": entry.query,
+                "records": entry.records, "numbered": True, "requests": entry.requests, "query": entry.query,
                 **({"already_landed": entry.already_landed} if entry.already_landed else {}),
             })
         manifest = {

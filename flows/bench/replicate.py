@@ -371,6 +371,8 @@ def _hold_back_day(source: Path, dest: Path, day_root: Path, manifest_path: Path
         for lines, root, path, target in ((lines_history, dest, entry["path"], history),
                                           (lines_day, day_root, day_path, day)):
             if lines or target is history:
+                if entry.get("numbered"):                       # each part's records keep their own lines
+                    lines = [_LINE.sub(b',"line":%d}\n' % i, line) for i, line in enumerate(lines, 1)]
                 digest = _write_gzip(root / path, root, lines, plan.compresslevel)
                 target.append({**entry, "path": path, "sha256": digest, "records": len(lines)})
     for root, files, rid in ((dest, history, run_id), (day_root, day, f"{run_id}-day")):
@@ -382,6 +384,9 @@ def _hold_back_day(source: Path, dest: Path, day_root: Path, manifest_path: Path
             fh.write(json.dumps({**manifest, "run_id": rid, "files": files,
                                  **({"quarantined": []} if root is day_root else {})},
                                 ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+_LINE = re.compile(rb',"line":[0-9]+}\n$')   # the line number closing a `numbered` envelope (LandingWriter)
 
 
 def _scan_file(line: bytes) -> bytes:

@@ -208,7 +208,8 @@ def test_manifest_hashes_match_the_files_and_landing_is_reproducible(tmp_path: P
                                         "&per_page=100")
     assert queries["reviews"] == "GET /repos/acme/api/pulls/{number}/reviews?per_page=100"
     first = read_landed(tmp_path / "l", manifest["files"][0]["path"])[0]
-    assert list(first) == ["extracted_at", "source_url", "context", "payload"]
+    assert list(first) == ["extracted_at", "source_url", "context", "payload", "line"]
+    assert first["line"] == 1 and all(f.get("numbered") for f in manifest["files"] if f["records"])
     assert first["context"] == {"repo": REPO}
 
 

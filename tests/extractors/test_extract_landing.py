@@ -64,6 +64,7 @@ def test_landing_files_and_manifest_follow_the_readme(tmp_path: Path) -> None:
                                     "https://api.github.com/repos/acme/payments/pulls?page=2",
                                     {"repo": "acme/payments", "number": 42})
     writer.write("pull_requests", {"id": 7, "title": "Zürich ✓", "z": 1, "a": 2.50}, prefix)
+    writer.write("pull_requests", {"id": 8}, prefix)
     writer.quarantine("reviews", "https://x/y", "page 2, item 7", "missing required key 'id'", "x" * 20_000)
     writer.set_cursor("pull_requests", "2026-10-01T00:00:00Z")
     path = writer.finish()
@@ -77,13 +78,14 @@ def test_landing_files_and_manifest_follow_the_readme(tmp_path: Path) -> None:
     assert pulls["path"] == "github/pull_requests/20261127T100000Z-1a2b3c/acme__payments.jsonl.gz"
     gz = (tmp_path / pulls["path"]).read_bytes()
     assert pulls["sha256"] == hashlib.sha256(gz).hexdigest()
-    assert (pulls["records"], pulls["requests"]) == (1, 3)
+    assert (pulls["records"], pulls["requests"], pulls["numbered"]) == (2, 3, True)
     assert pulls["query"] == "GET /repos/acme/payments/pulls?state=all&sort=updated&direction=desc"
-    line = gzip.decompress(gz).decode("utf-8")
-    assert line == ('{"extracted_at":"2026-11-27T10:00:00.123456+00:00",'
-                    '"source_url":"https://api.github.com/repos/acme/payments/pulls?page=2",'
-                    '"context":{"repo":"acme/payments","number":42},'
-                    '"payload":{"id":7,"title":"Zürich ✓","z":1,"a":2.5}}\n')
+    lines = gzip.decompress(gz).decode("utf-8")
+    envelope = ('{"extracted_at":"2026-11-27T10:00:00.123456+00:00",'
+                '"source_url":"https://api.github.com/repos/acme/payments/pulls?page=2",'
+                '"context":{"repo":"acme/payments","number":42},')
+    assert lines == (envelope + '"payload":{"id":7,"title":"Zürich ✓","z":1,"a":2.5},"line":1}\n'
+                     + envelope + '"payload":{"id":8},"line":2}\n')
     assert files["reviews"]["records"] == 0                          # stream registered by its quarantine
     assert len(manifest["quarantined"][0]["raw"]) == 10_000
     assert manifest["cursors"] == {"pull_requests": "2026-10-01T00:00:00Z"}
