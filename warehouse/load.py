@@ -159,7 +159,7 @@ def _append_files(con, table: str, files: list[tuple[Path, str, int, bool]], lan
         con.execute("insert into _run_map select unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::bigint[]), "
                     "unnest(?::bigint[])", [paths, run_ids, firsts, counts])       # one statement: XL has 16,000 files
         scan = f"read_json(?, format = 'newline_delimited', filename = true, columns = {columns})"
-        source, line = ((scan, "src.line") if numbered
+        source, line = ((scan, "coalesce(src.line, 0)") if numbered          # 0: refused below, naming the file
                         else (f"(select row_number() over () as n, * from {scan})", "src.n - m.first"))
         con.execute(
             f"""

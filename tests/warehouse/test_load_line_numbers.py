@@ -24,7 +24,8 @@ from warehouse.load import LoadError, load_landing
 from warehouse.schema import create_schema
 
 
-def _land(root: Path, unit: str, run_id: str, counts: dict[str, int], numbered: bool = True) -> Path:
+def _land(root: Path, unit: str, run_id: str, counts: dict[str, int], numbered: bool = True,
+          claim_numbered: bool = False) -> Path:
     """One unit whose record i (1-based) of each stream says `"i": i` and sits on line i;
     `numbered=False`: as a LandingWriter before 2026-11-28 wrote it (no line in the envelope)."""
     writer = LandingWriter(root, "servicenow", unit, run_id)
@@ -42,7 +43,8 @@ def _land(root: Path, unit: str, run_id: str, counts: dict[str, int], numbered: 
             with gzip.GzipFile(path, "wb", mtime=0) as fh:
                 fh.write(b"".join(lines))
             entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-            del entry["numbered"]
+            if not claim_numbered:
+                del entry["numbered"]
         manifest.write_text(json.dumps(body), encoding="utf-8")
     return manifest
 
@@ -95,3 +97,11 @@ def test_a_file_that_does_not_match_its_manifest_count_is_refused(tmp_path, numb
     # the load is one transaction: nothing of it stays, the good unit included
     assert con.execute("select count(*) from raw.servicenow__change_requests").fetchone()[0] == 0
     assert con.execute("select count(*) from raw._manifests").fetchone()[0] == 0
+
+
+def test_a_file_said_to_be_numbered_without_line_numbers_is_refused(tmp_path):
+    landing = tmp_path / "landing"
+    _land(landing, "bare", "20260930T000000Z-aaaaaa", {"change_requests": 10}, numbered=False, claim_numbered=True)
+    con = _warehouse()
+    with pytest.raises(LoadError, match=r"bare\.jsonl\.gz: the manifest lists 10 records, the file has 10 numbered 0\.\.0"):
+        load_landing(con, landing)
