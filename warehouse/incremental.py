@@ -36,7 +36,7 @@ def _strip(sql: str) -> str:
     return re.sub(r"--[^\n]*", "", sql)
 
 
-def _model_sql() -> dict[str, str]:
+def model_sql() -> dict[str, str]:
     sql = {name: text for name, (_, text) in model_files().items()}
     sql.update(entity_unions([p.stem for p in (MODELS_DIR / "staging").glob("*.sql")]))
     return sql
@@ -45,7 +45,7 @@ def _model_sql() -> dict[str, str]:
 def dependencies(control_sql: str, models: dict[str, str] | None = None) -> tuple[set[str], bool]:
     """(raw tables the SQL reads through every model, whether anything on the way reads evaluated_at):
     a control's lineage, for explanations; the carry-forward itself compares digests."""
-    models = models if models is not None else _model_sql()
+    models = models if models is not None else model_sql()
     raw: set[str] = set()
     timed = bool(TIME_DEPENDENT.search(_strip(control_sql)))
     seen: set[str] = set()

@@ -222,7 +222,8 @@ class InputState:
             "select column_name from information_schema.columns where table_schema = 'main'"
             " and table_name = ?", [PARAMETERS]).fetchall()}
 
-    def digest(self, name: str, kind: str, sql: str, model_digests: dict[str, str]) -> str:
+    def digest(self, name: str, kind: str, sql: str, model_digests: dict[str, str],
+               ignore_params: frozenset[str] | set[str] = frozenset()) -> str:
         text = _strip_comments(sql)
         words = set(_WORD.findall(text))
         parts = [kind, sql]
@@ -231,7 +232,7 @@ class InputState:
         parts += [f"{t}={self._cached(t, self._table)}" for t in sorted(words & self.tables - {PARAMETERS})]
         if PARAMETERS in words:
             named = self.param_columns if _ALL_PARAMS.search(text) else words & self.param_columns
-            parts += [f"{c}={self._cached(('param', c), self._param)}" for c in sorted(named)]
+            parts += [f"{c}={self._cached(('param', c), self._param)}" for c in sorted(named - set(ignore_params))]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def _cached(self, key, compute) -> str:

@@ -18,7 +18,8 @@ from extractors.core.faults import checkpoint
 from extractors.registry import ALL_STREAMS
 from flows.config import REQUIRED_TICKET_FIELDS, TICKET_CATEGORY_NAMES, Config
 from warehouse.exceptions import apply_exceptions, read_register, record_register
-from warehouse.incremental import carry_forward_plan, control_digests, record_digests
+from warehouse import change_scope
+from warehouse.incremental import carry_forward_plan, control_digests, dependencies, model_sql, record_digests
 from warehouse.models import build_models
 from warehouse.periods import Period, parse_period
 from warehouse.policy_rules import write_rule_tables
@@ -44,6 +45,7 @@ class Control:
     description: str
     sql: str
     sources: tuple[str, ...] = ()  # systems whose staleness (EV-01) turns this control's passes into errors
+    deadline: str | None = None    # evidence key: after this instant the result no longer moves with time
 
 
 def load_controls(directory: Path = CONTROLS_DIR) -> list[Control]:
@@ -59,6 +61,7 @@ def load_controls(directory: Path = CONTROLS_DIR) -> list[Control]:
             severity=meta["severity"], subject_type=meta["subject_type"],
             description=" ".join(str(meta["description"]).split()),
             sql=sql_path.read_text(encoding="utf-8"), sources=tuple(meta.get("sources") or ()),
+            deadline=meta.get("deadline"),
         ))
     return controls
 
@@ -255,16 +258,19 @@ def control_rows(con: duckdb.DuckDBPyConnection, control: Control) -> list[tuple
 
 
 def store_control(con: duckdb.DuckDBPyConnection, control: Control, run_id: str, period: str,
-                  evaluated_at: datetime) -> None:
+                  evaluated_at: datetime, scoped: bool = False) -> None:
     """Append the control's whole population to the run being evaluated (results_store.WORKING,
-    see start_run); a SQL error names the control."""
+    see start_run), or with `scoped` only its dirty changes (warehouse/change_scope.py); a SQL
+    error names the control."""
+    sql = f"""insert into {WORKING}
+              select ?, ?, ?, ?, subject_id, status, reason, evidence, ?
+              from ({control.sql})"""
+    params = [run_id, period, control.control_id, control.subject_type, evaluated_at]
     try:
-        con.execute(
-            f"""insert into {WORKING}
-                select ?, ?, ?, ?, subject_id, status, reason, evidence, ?
-                from ({control.sql})""",
-            [run_id, period, control.control_id, control.subject_type, evaluated_at],
-        )
+        if scoped:
+            change_scope.store_scoped(con, control, sql, params)
+        else:
+            con.execute(sql, params)
     except duckdb.Error as exc:
         raise RuntimeError(f"control {control.control_id} ({control.slug}) failed: {exc}") from exc
 
@@ -347,6 +353,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
     digests = control_digests(con, controls)
     previous, carried = (carry_forward_plan(con, controls, parsed.name, config.digest(), digests) if incremental
                          else (None, set()))
+    models = model_sql()
+    timed = {c.control_id: dependencies(c.sql, models)[1] for c in controls}
+    scopes = change_scope.plan(con, controls, timed, parsed.name, previous, carried, evaluated_at, incremental)
     checkpoint("reconcile.before_transaction")
     con.execute("begin transaction")
     try:
@@ -354,13 +363,16 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: Config, period: str,
         start_run(con)
         if carried:  # one read of the previous run for every carried control
             copy_from_run(con, sorted(carried), previous, run_id, evaluated_at)
+        change_scope.copy_unchanged(con, WORKING, scopes, run_id, evaluated_at)  # one read for the scoped ones
         for control in controls:
             if control.control_id not in carried:
-                store_control(con, control, run_id, parsed.name, evaluated_at)
+                store_control(con, control, run_id, parsed.name, evaluated_at,
+                              scoped=control.control_id in scopes.scoped)
             checkpoint("reconcile.mid_controls")
             if on_control:
                 on_control(control)
         record_digests(con, run_id, digests)
+        change_scope.record(con, scopes, run_id)
         mark_stale_evidence(con, controls, run_id)
         if register is not None:
             record_register(con, register, started)

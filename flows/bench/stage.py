@@ -63,9 +63,13 @@ def _reconcile(config: Config, period: str, incremental: bool = False) -> dict:
             "select count_changes, count_results, results_base from evaluation_runs where run_id = ?",
             [run_id]).fetchone()
         stored = con.execute("select count(*) from control_results where run_id = ?", [run_id]).fetchone()[0]
-    # results_stored: rows written (a run stored by reference to results_base writes its differences)
+        scoped, recomputed = con.execute(
+            "select count(*), coalesce(sum(count_recomputed), 0) from control_scopes"
+            " where run_id = ? and count_recomputed is not null", [run_id]).fetchone()
+    # results_stored: rows written (a run stored by reference to results_base writes its differences);
+    # controls_per_change: controls run on their dirty changes only, which were changes_recomputed in all
     return {"records": results, "changes": changes, "run_id": run_id, "results_stored": stored,
-            "results_base": base}
+            "results_base": base, "controls_per_change": scoped, "changes_recomputed": int(recomputed)}
 
 
 def _report(config: Config, period: str, name: str) -> dict:

@@ -271,6 +271,9 @@ def test_a_held_back_day_loads_on_the_history_and_reconciles_as_a_full_run(cache
     # the day's run writes what the day changed, by reference to the run before it
     assert incremental["results_base"] is not None and incremental["results_base"] == full["results_base"]
     assert 0 < incremental["results_stored"] < incremental["records"] / 4
+    # per change: the change controls ran on the day's changes, not the quarter's
+    assert incremental["controls_per_change"] >= 10
+    assert 0 < incremental["changes_recomputed"] < incremental["controls_per_change"] * incremental["changes"] / 4
     # copy 1 is the quarter before: its deployments fall in 2026Q2
     con = duckdb.connect(str(load_config(history.config_path).warehouse.path), read_only=True)
     try:

@@ -196,6 +196,9 @@ def test_a_later_day_evaluated_incrementally_equals_a_full_evaluation(day_one, d
         rebuilt = {name for name, at in con.execute("select name, built_at from model_builds").fetchall()
                    if at != built_before.get(name)}
         recomputed = {c for c, d in _digests(con, incremental).items() if _digests(con, previous)[c] != d}
+        scopes = {c: (n, total) for c, n, total in con.execute(
+            "select control_id, count_recomputed, count_population from control_scopes"
+            " where run_id = ? and count_recomputed is not null", [incremental]).fetchall()}
     full = pipeline.reconcile(config, PERIOD, evaluated_at=EVALUATED_AT)
     with connect(config.warehouse.path) as con:
         for table in ("control_results", "change_outcomes"):
@@ -207,7 +210,38 @@ def test_a_later_day_evaluated_incrementally_equals_a_full_evaluation(day_one, d
         assert rebuilt and recomputed and changed, (rebuilt, recomputed)
         assert not any(name.startswith("stg_") and name.split("__")[1] not in _STREAM_ENTITIES[day]
                        for name in rebuilt), rebuilt
+        # per change (warehouse/change_scope.py): the controls the day touched ran on its changes only
+        assert _SCOPED[day] <= set(scopes), scopes
+        assert all(0 < n <= 2 and total >= 150 for n, total in scopes.values()), scopes
 
 
+_SCOPED = {"new reviews on one PR": {"CM-03", "CM-04", "CM-18"},
+           "a new ticket approval": {"CM-10", "CM-16", "CM-18", "CM-20"},
+           "a new deployment": {"CM-01", "CM-02", "CM-03", "CM-10", "CM-13", "CM-17", "CM-21"}}
 _STREAM_ENTITIES = {"new reviews on one PR": {"reviews"}, "a new ticket approval": {"approvals"},
                     "a new deployment": {"deployments", "deployment_statuses"}}
+
+
+def test_time_passing_reevaluates_the_open_deadlines_only(day_one):
+    """Nothing new, only the evaluation time moves past the deadlines of the quarter's last changes:
+    the timed controls (CM-01 documentation, CM-21 closing) recompute just the changes whose deadline
+    fell in between, and the run equals a full one at the later time."""
+    config = day_one[0]
+    with connect(config.warehouse.path) as con:
+        last = con.execute("select max(deployed_at) from int_changes_in_period").fetchone()[0]
+    before = pipeline.reconcile(config, PERIOD, evaluated_at=last + timedelta(hours=2))
+    later_at = last + timedelta(days=6)
+    later = pipeline.reconcile(config, PERIOD, evaluated_at=later_at, incremental=True)
+    full = pipeline.reconcile(config, PERIOD, evaluated_at=later_at)
+    with connect(config.warehouse.path) as con:
+        for table in ("control_results", "change_outcomes"):
+            assert _rows(con, table, later) == _rows(con, table, full), table
+        scopes = {c: (n, total) for c, n, total in con.execute(
+            "select control_id, count_recomputed, count_population from control_scopes"
+            " where run_id = ? and count_recomputed is not null", [later]).fetchall()}
+        moved = {c for (c,) in con.execute(
+            "select distinct n.control_id from run_results(?) n join run_results(?) o"
+            " using (control_id, subject_type, subject_id) where n.status <> o.status", [later, before]).fetchall()}
+    assert {"CM-01", "CM-21"} <= set(scopes), scopes
+    assert all(0 < n < total / 2 for c, (n, total) in scopes.items() if c in ("CM-01", "CM-15", "CM-21")), scopes
+    assert moved & {"CM-01", "CM-21"}, "the deadlines must have moved a result for the test to mean anything"
