@@ -164,32 +164,37 @@ def plan(con: duckdb.DuckDBPyConnection, controls: list, timed: dict[str, bool],
                               [previous]).fetchall())
     population = con.execute(f"select count(*) from {POPULATION}").fetchone()[0]
     previous_at = con.execute("select evaluated_at from evaluation_runs where run_id = ?", [previous]).fetchone()[0]
+    ready = [c for c in candidates
+             if c.control_id not in carried and before.get(c.control_id) == result.scope_digests[c.control_id]
+             and not (c.deadline and previous_at is None)]   # (a global relation moved: the digest moved)
     con.execute("create or replace temp table _scope_dirty (control_id VARCHAR, change_id VARCHAR)")
-    for control in candidates:
-        cid = control.control_id
-        if cid in carried or before.get(cid) != result.scope_digests[cid]:   # (a global relation moved, too)
-            continue
-        if control.deadline and previous_at is None:   # a run from before evaluated_at was recorded
-            continue
-        mapped = sorted(models_read(control.sql) & set(EVIDENCE))
-        con.execute("insert into _scope_dirty select distinct ?, change_id from _evidence_dirty"
-                    " where list_contains(?, relation)", [cid, mapped])
-        if control.deadline:
-            low, high = sorted([previous_at, evaluated_at])
-            con.execute(
-                "insert into _scope_dirty select ?, subject_id from run_results(?)"
-                " where control_id = ? and evidence->>? is not null"
-                " and (try_cast(evidence->>? as timestamptz) is null"
-                "      or try_cast(evidence->>? as timestamptz) between ?::timestamptz - to_days(?)"
-                "                                               and ?::timestamptz + to_days(?))",
-                [cid, previous, cid, control.deadline, control.deadline, control.deadline,
-                 low, DEADLINE_MARGIN_DAYS, high, DEADLINE_MARGIN_DAYS])
-        dirty = con.execute("select count(distinct change_id) from _scope_dirty where control_id = ?", [cid]).fetchone()[0]
-        if dirty > FULL_SHARE * population:
-            con.execute("delete from _scope_dirty where control_id = ?", [cid])
-            continue
-        result.scoped.append(cid)
-        result.counts[cid] = (dirty, population)
+    if not ready:
+        return result
+    reads = [(c.control_id, relation) for c in ready for relation in sorted(models_read(c.sql) & set(EVIDENCE))]
+    con.execute("insert into _scope_dirty select distinct r.control_id, d.change_id from _evidence_dirty as d"
+                " join (select unnest(?::varchar[]) as control_id, unnest(?::varchar[]) as relation) as r"
+                " using (relation)", [[c for c, _ in reads], [r for _, r in reads]])
+    timed_ready = [c for c in ready if c.deadline]
+    if timed_ready:   # the open deadlines: one read of the previous run for every timed control
+        low, high = sorted([previous_at, evaluated_at])
+        con.execute(
+            "insert into _scope_dirty select r.control_id, r.subject_id from run_results(?) as r"
+            " join (select unnest(?::varchar[]) as control_id, unnest(?::varchar[]) as deadline_key) as k"
+            " using (control_id)"
+            " where json_extract_string(r.evidence, k.deadline_key) is not null"
+            " and (try_cast(json_extract_string(r.evidence, k.deadline_key) as timestamptz) is null"
+            "      or try_cast(json_extract_string(r.evidence, k.deadline_key) as timestamptz)"
+            "         between ?::timestamptz - to_days(?) and ?::timestamptz + to_days(?))",
+            [previous, [c.control_id for c in timed_ready], [c.deadline for c in timed_ready],
+             low, DEADLINE_MARGIN_DAYS, high, DEADLINE_MARGIN_DAYS])
+    dirty = dict(con.execute("select control_id, count(distinct change_id) from _scope_dirty group by control_id").fetchall())
+    too_many = [c.control_id for c in ready if dirty.get(c.control_id, 0) > FULL_SHARE * population]
+    if too_many:   # the restriction would save nothing: the whole population
+        con.execute("delete from _scope_dirty where list_contains(?, control_id)", [too_many])
+    for control in ready:
+        if control.control_id not in too_many:
+            result.scoped.append(control.control_id)
+            result.counts[control.control_id] = (dirty.get(control.control_id, 0), population)
     return result
 
 
