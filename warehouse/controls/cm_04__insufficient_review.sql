@@ -1,8 +1,10 @@
 -- CM-04 insufficient-review (metadata: cm_04__insufficient_review.yml)
 with
 changes as (select * from int_changes_in_period),
-prs as (select * from int_changes_linked_to_prs),
-reviews as (select * from int_reviews_evaluated),
+-- the population's PRs, reviews and trailers only: a run on part of the population (warehouse/change_scope.py)
+-- then reads only theirs
+prs as (select * from int_changes_linked_to_prs where change_id in (select change_id from changes)),
+reviews as (select * from int_reviews_evaluated where (repo, pr_number) in (select repo, number from prs)),
 params as (select * from eval_params),
 valid as (
     -- an approval counts only on the final head, before the merge, by a non-participant,
@@ -12,7 +14,7 @@ valid as (
     where state = 'APPROVED' and is_on_head and is_before_merge and not is_participant
       and is_latest_decision
 ),
-trailers as (select * from int_change_commits_reviewed_in_trailers),
+trailers as (select * from int_change_commits_reviewed_in_trailers where change_id in (select change_id from changes)),
 pr_reviews as (
     select
         prs.change_id, prs.number as sort_key, '#' || prs.number as label, json_object('pr', prs.number) as ref,

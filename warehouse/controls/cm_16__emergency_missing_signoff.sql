@@ -3,7 +3,11 @@ with
 changes as (select * from int_changes_in_period),
 tickets as (select * from int_changes_linked_to_tickets),
 identities as (select * from int_people_identities),
-approvals as (select * from int_ticket_approvals_resolved where state = 'approved'),
+-- the approvals of the population's tickets only (a run on part of the population reads only theirs)
+approvals as (
+    select * from int_ticket_approvals_resolved where state = 'approved'
+      and change_sys_id in (select ticket_sys_id from tickets where change_id in (select change_id from changes))
+),
 params as (select * from eval_params),
 signoffs as (
     -- retroactive sign-off by a holder of policy.emergency_signoff_roles (default: the CISO)
