@@ -200,9 +200,11 @@ def plan(con: duckdb.DuckDBPyConnection, controls: list, timed: dict[str, bool],
 
 def store_scoped(con: duckdb.DuckDBPyConnection, control, insert_sql: str, params: list) -> None:
     """Run the control's insert with the population restricted to its dirty changes."""
-    database = con.execute("select current_database()").fetchone()[0]
+    # a view takes no parameters: the names are quoted (the database's is the warehouse file's stem)
+    database = con.execute("select current_database()").fetchone()[0].replace('"', '""')
+    control_id = control.control_id.replace("'", "''")
     con.execute(f'create or replace temp view {POPULATION} as select * from "{database}".main.{POPULATION}'
-                f" where change_id in (select change_id from _scope_dirty where control_id = '{control.control_id}')")
+                f" where change_id in (select change_id from _scope_dirty where control_id = '{control_id}')")
     try:
         con.execute(insert_sql, params)
     finally:
