@@ -31,12 +31,12 @@ tests/flows/test_incremental_evaluation.py proves scoped runs equal full ones on
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 
+from warehouse.incremental import models_named
 from warehouse.models import InputState, output_digests, relations
 
 POPULATION = "int_changes_in_period"
@@ -81,20 +81,9 @@ DEADLINE_MARGIN_DAYS = 1
 # above this share of dirty changes a control is recomputed whole: the restriction saves nothing
 FULL_SHARE = 0.5
 
-_MODEL = re.compile(r"\b((?:stg|int)_[a-z0-9_]+)\b")
-
-
-def _strip(sql: str) -> str:
-    return re.sub(r"--[^\n]*", "", sql)
-
-
-def models_read(sql: str) -> set[str]:
-    return set(_MODEL.findall(_strip(sql)))
-
-
 def eligible(control, timed: bool) -> bool:
     """Whether the control can be evaluated per change at all (the run may still decide it cannot)."""
-    read = models_read(control.sql)
+    read = models_named(control.sql)
     return (control.subject_type == "change" and POPULATION in read and read <= set(EVIDENCE) | GLOBAL
             and (not timed or bool(control.deadline)))
 
@@ -116,15 +105,14 @@ class Plan:
     previous: str | None
     scope_digests: dict[str, str] = field(default_factory=dict)
     scoped: list[str] = field(default_factory=list)
-    refreshed: dict[str, str] = field(default_factory=dict)   # relation -> output digest summed again
-    outputs: dict[str, str] = field(default_factory=dict)
+    refreshed: set[str] = field(default_factory=set)          # relations summed again
+    outputs: dict[str, str] = field(default_factory=dict)     # relation -> output digest the sums describe
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def scope_digests(con: duckdb.DuckDBPyConnection, controls: list) -> dict[str, str]:
+def scope_digests(con: duckdb.DuckDBPyConnection, controls: list, outputs: dict[str, str]) -> dict[str, str]:
     """control_id -> digest of what an eligible control reads besides its mapped relations and the
-    evaluation time."""
-    outputs = output_digests(con)
+    evaluation time (`outputs`: the models' output digests)."""
     state = InputState(con, set(relations(con)) - set(outputs))
     fixed = {name: digest for name, digest in outputs.items() if name not in EVIDENCE}
     return {c.control_id: state.digest(c.control_id, "scope", c.sql, fixed, ignore_params={"evaluated_at"})
@@ -138,9 +126,9 @@ def plan(con: duckdb.DuckDBPyConnection, controls: list, timed: dict[str, bool],
     ensure_tables(con)
     candidates = [c for c in controls if eligible(c, timed[c.control_id])]
     result = Plan(period, previous)
-    result.scope_digests = scope_digests(con, candidates)
     outputs = output_digests(con)
-    needed = set().union(*(models_read(c.sql) & set(EVIDENCE) for c in candidates)) if candidates else set()
+    result.scope_digests = scope_digests(con, candidates, outputs)
+    needed = set().union(*(models_named(c.sql) & set(EVIDENCE) for c in candidates)) if candidates else set()
     state = {rel: (digest, run_id) for rel, digest, run_id in con.execute(
         f"select relation, output_digest, run_id from {STATE_TABLE} where period = ?", [period]).fetchall()}
     described = {run_id for _, run_id in state.values()}
@@ -150,7 +138,7 @@ def plan(con: duckdb.DuckDBPyConnection, controls: list, timed: dict[str, bool],
         result.outputs[relation] = outputs.get(relation)
         if relation in state and state[relation][0] == outputs.get(relation):
             continue
-        result.refreshed[relation] = outputs.get(relation)
+        result.refreshed.add(relation)
         con.execute(f"insert into _evidence_new select ?, change_id, sum(h) from ({EVIDENCE[relation].format(name=relation)})"
                     " where change_id is not null group by change_id", [relation])
         con.execute(
@@ -170,7 +158,7 @@ def plan(con: duckdb.DuckDBPyConnection, controls: list, timed: dict[str, bool],
     con.execute("create or replace temp table _scope_dirty (control_id VARCHAR, change_id VARCHAR)")
     if not ready:
         return result
-    reads = [(c.control_id, relation) for c in ready for relation in sorted(models_read(c.sql) & set(EVIDENCE))]
+    reads = [(c.control_id, relation) for c in ready for relation in sorted(models_named(c.sql) & set(EVIDENCE))]
     con.execute("insert into _scope_dirty select distinct r.control_id, d.change_id from _evidence_dirty as d"
                 " join (select unnest(?::varchar[]) as control_id, unnest(?::varchar[]) as relation) as r"
                 " using (relation)", [[c for c, _ in reads], [r for _, r in reads]])
@@ -228,13 +216,12 @@ def copy_unchanged(con: duckdb.DuckDBPyConnection, working: str, plan_: Plan, ru
 def record(con: duckdb.DuckDBPyConnection, plan_: Plan, run_id: str) -> None:
     """Inside the run's transaction: the new evidence sums, which run they describe, the controls'
     scope digests and how many changes each recomputed."""
-    for relation in plan_.refreshed:
+    if plan_.refreshed:   # _evidence_dirty holds the refreshed relations' changed sums only
         con.execute(f"delete from {EVIDENCE_TABLE} as e using _evidence_dirty as d where e.period = ?"
-                    " and e.relation = ? and d.relation = e.relation and d.change_id = e.change_id",
-                    [plan_.period, relation])
+                    " and d.relation = e.relation and d.change_id = e.change_id", [plan_.period])
         con.execute(f"insert into {EVIDENCE_TABLE} select ?, n.relation, n.change_id, n.h from _evidence_new as n"
-                    " semi join _evidence_dirty as d on d.relation = n.relation and d.change_id = n.change_id"
-                    " where n.relation = ?", [plan_.period, relation])
+                    " semi join _evidence_dirty as d on d.relation = n.relation and d.change_id = n.change_id",
+                    [plan_.period])
     con.execute(f"delete from {STATE_TABLE} where period = ?", [plan_.period])
     con.executemany(f"insert into {STATE_TABLE} values (?, ?, ?, ?)",
                     [(plan_.period, rel, digest, run_id) for rel, digest in sorted(plan_.outputs.items())])

@@ -36,6 +36,11 @@ def _strip(sql: str) -> str:
     return re.sub(r"--[^\n]*", "", sql)
 
 
+def models_named(sql: str) -> set[str]:
+    """The staging and intermediate models a SQL text names (comments ignored)."""
+    return set(_MODEL.findall(_strip(sql)))
+
+
 def model_sql() -> dict[str, str]:
     sql = {name: text for name, (_, text) in model_files().items()}
     sql.update(entity_unions([p.stem for p in (MODELS_DIR / "staging").glob("*.sql")]))
